@@ -1,0 +1,1 @@
+namespace Metrics.Coordination.Testing;
