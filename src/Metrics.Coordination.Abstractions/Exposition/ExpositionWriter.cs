@@ -236,6 +236,9 @@ public sealed class ExpositionWriter
         _output.Advance(pos);
     }
 
+    /// <summary>Writes pre-encoded bytes as they are, such as metadata lines cached from an earlier scrape.</summary>
+    public void WriteRaw(ReadOnlySpan<byte> bytes) => Write(bytes);
+
     /// <summary>Writes <c># EOF</c> (OpenMetrics only; a no-op for Prometheus text).</summary>
     public void WriteEof()
     {
