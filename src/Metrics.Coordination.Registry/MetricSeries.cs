@@ -122,7 +122,7 @@ public abstract class MetricSeries
     {
         if (writer.Format == ExpositionFormat.OpenMetrics && encoding.CreatedName is { } created)
         {
-            writer.WriteSample(created, pairs, default, CreatedMs / 1000.0);
+            writer.WriteUnixSecondsSample(created, pairs, CreatedMs);
         }
     }
 }

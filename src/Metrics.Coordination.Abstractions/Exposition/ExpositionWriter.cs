@@ -173,6 +173,43 @@ public sealed class ExpositionWriter
     public void WriteSample(ReadOnlySpan<byte> encodedName, ReadOnlySpan<byte> encodedLabelPairs, ReadOnlySpan<byte> extraPair, double value, long? timestampMs = null, Exemplar? exemplar = null)
     {
         var span = _output.GetSpan(encodedName.Length + encodedLabelPairs.Length + extraPair.Length + LineOverhead);
+        var pos = WriteSeriesName(span, encodedName, encodedLabelPairs, extraPair);
+        span[pos++] = (byte)' ';
+        pos += FormatDouble(value, span[pos..]);
+        if (timestampMs is { } ts)
+        {
+            span[pos++] = (byte)' ';
+            pos += FormatTimestamp(ts, span[pos..]);
+        }
+
+        if (exemplar is not null && Format == ExpositionFormat.OpenMetrics)
+        {
+            _output.Advance(pos);
+            WriteExemplar(exemplar);
+            span = _output.GetSpan(1);
+            pos = 0;
+        }
+
+        span[pos++] = (byte)'\n';
+        _output.Advance(pos);
+    }
+
+    /// <summary>
+    /// Writes a sample whose value is a Unix time in milliseconds, as exact decimal seconds (<c>_created</c> lines):
+    /// <c>1700000000.123</c>, with no float rounding and no float formatting cost.
+    /// </summary>
+    public void WriteUnixSecondsSample(ReadOnlySpan<byte> encodedName, ReadOnlySpan<byte> encodedLabelPairs, long unixMilliseconds)
+    {
+        var span = _output.GetSpan(encodedName.Length + encodedLabelPairs.Length + LineOverhead);
+        var pos = WriteSeriesName(span, encodedName, encodedLabelPairs, default);
+        span[pos++] = (byte)' ';
+        pos += FormatMillisecondsAsSeconds(unixMilliseconds, span[pos..]);
+        span[pos++] = (byte)'\n';
+        _output.Advance(pos);
+    }
+
+    private static int WriteSeriesName(Span<byte> span, ReadOnlySpan<byte> encodedName, ReadOnlySpan<byte> encodedLabelPairs, ReadOnlySpan<byte> extraPair)
+    {
         var pos = 0;
         var quotedName = encodedName.Length > 0 && encodedName[0] == (byte)'"';
         if (quotedName)
@@ -216,24 +253,7 @@ public sealed class ExpositionWriter
             span[pos++] = (byte)'}';
         }
 
-        span[pos++] = (byte)' ';
-        pos += FormatDouble(value, span[pos..]);
-        if (timestampMs is { } ts)
-        {
-            span[pos++] = (byte)' ';
-            pos += FormatTimestamp(ts, span[pos..]);
-        }
-
-        if (exemplar is not null && Format == ExpositionFormat.OpenMetrics)
-        {
-            _output.Advance(pos);
-            WriteExemplar(exemplar);
-            span = _output.GetSpan(1);
-            pos = 0;
-        }
-
-        span[pos++] = (byte)'\n';
-        _output.Advance(pos);
+        return pos;
     }
 
     /// <summary>Writes pre-encoded bytes as they are, such as metadata lines cached from an earlier scrape.</summary>
@@ -348,28 +368,42 @@ public sealed class ExpositionWriter
             return written;
         }
 
-        // OpenMetrics timestamps are seconds; write exact milliseconds as a decimal fraction.
-        var seconds = Math.DivRem(ms, 1000, out var rem);
-        if (rem < 0)
-        {
-            seconds -= 1;
-            rem += 1000;
-        }
+        return FormatMillisecondsAsSeconds(ms, destination);
+    }
 
+    /// <summary>Formats milliseconds as exact decimal seconds (<c>-0.5</c>, <c>12</c>, <c>1700000000.123</c>).</summary>
+    private static int FormatMillisecondsAsSeconds(long ms, Span<byte> destination)
+    {
+        // OpenMetrics timestamps are seconds; write exact milliseconds as a decimal fraction, sign first so
+        // -500 ms is -0.5 (not -1 + 0.5), trailing zeros trimmed.
         var pos = 0;
-        if (seconds == 0 && ms < 0)
+        ulong magnitude;
+        if (ms < 0)
         {
             destination[pos++] = (byte)'-';
+            magnitude = (ulong)(-(ms + 1)) + 1;
+        }
+        else
+        {
+            magnitude = (ulong)ms;
         }
 
+        var seconds = magnitude / 1000;
+        var rem = (int)(magnitude % 1000);
         Utf8Formatter.TryFormat(seconds, destination[pos..], out var n);
         pos += n;
         if (rem != 0)
         {
             destination[pos++] = (byte)'.';
             destination[pos++] = (byte)('0' + (rem / 100));
-            destination[pos++] = (byte)('0' + (rem / 10 % 10));
-            destination[pos++] = (byte)('0' + (rem % 10));
+            if (rem % 100 != 0)
+            {
+                destination[pos++] = (byte)('0' + (rem / 10 % 10));
+                if (rem % 10 != 0)
+                {
+                    destination[pos++] = (byte)('0' + (rem % 10));
+                }
+            }
         }
 
         return pos;
