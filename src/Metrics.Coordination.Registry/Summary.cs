@@ -193,6 +193,16 @@ public sealed class SummarySeries : MetricSeries
         }
     }
 
+    /// <summary>The sketch entries held across all age streams (for memory-bound tests).</summary>
+    internal int StreamEntries()
+    {
+        lock (_lock)
+        {
+            Flush(Metric.Registry.NowMs());
+            return _streams.Sum(s => s.EntryCount);
+        }
+    }
+
     private void Flush(long nowMs)
     {
         Rotate(nowMs);
