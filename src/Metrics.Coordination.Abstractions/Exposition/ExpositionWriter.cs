@@ -128,10 +128,36 @@ public sealed class ExpositionWriter
     /// <param name="unit">Unit, or null.</param>
     public void WriteMetadata(string familyName, MetricType type, string? help, string? unit = null)
     {
-        var name = Format == ExpositionFormat.PrometheusText && type == MetricType.Counter && !familyName.EndsWith("_total", StringComparison.Ordinal)
-            ? familyName + "_total"
-            : familyName;
-        WriteMetadata(EncodeName(name, Escaping), type, help, unit);
+        ArgumentNullException.ThrowIfNull(familyName);
+        WriteMetadata(EncodeName(MetadataName(familyName, type, Format), Escaping), type, help, unit);
+    }
+
+    /// <summary>
+    /// The name a family's metadata lines carry. Prometheus text names a family like its samples, so counters get
+    /// <c>_total</c> and info families (written as gauges) <c>_info</c>. OpenMetrics names the family without those
+    /// suffixes, so a Prometheus-style <c>foo_total</c> counter (or <c>foo_info</c> info) is declared as <c>foo</c>,
+    /// as client_golang does; otherwise its <c>foo_total</c> samples would not belong to the family.
+    /// </summary>
+    private static string MetadataName(string familyName, MetricType type, ExpositionFormat format)
+    {
+        var suffix = type switch
+        {
+            MetricType.Counter => "_total",
+            MetricType.Info => "_info",
+            _ => null,
+        };
+        if (suffix is null)
+        {
+            return familyName;
+        }
+
+        var hasSuffix = familyName.Length > suffix.Length && familyName.EndsWith(suffix, StringComparison.Ordinal);
+        if (format == ExpositionFormat.PrometheusText)
+        {
+            return hasSuffix ? familyName : familyName + suffix;
+        }
+
+        return hasSuffix ? familyName[..^suffix.Length] : familyName;
     }
 
     /// <summary>Writes metadata lines for a pre-encoded family name (see <see cref="EncodeName"/>).</summary>
@@ -292,8 +318,9 @@ public sealed class ExpositionWriter
                 MetricType.Summary => "quantile",
                 _ => null,
             };
+            // The exposition float syntax, so "+Inf" (which double.TryParse rejects) is recognised and written last too.
             if (boundName is not null && labels.Has(boundName) &&
-                double.TryParse(labels.Get(boundName), NumberStyles.Float, CultureInfo.InvariantCulture, out var bound))
+                ExpositionNumbers.TryParseFloat(labels.Get(boundName), out var bound))
             {
                 extra = EncodeBoundPair(boundName, bound, Format);
                 labels = labels.Without(boundName);
