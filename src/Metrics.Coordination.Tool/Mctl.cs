@@ -104,7 +104,15 @@ internal static class Mctl
                 return ExitCodes.Usage;
             }
 
-            return await command.ExecuteAsync(new CommandContext(console, path, cancellationToken), parsed).ConfigureAwait(false);
+            try
+            {
+                return await command.ExecuteAsync(new CommandContext(console, path, cancellationToken), parsed).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                console.Error.WriteLine($"{ToolName}: interrupted");
+                return ExitCodes.Interrupted;
+            }
         }
     }
 }

@@ -38,7 +38,16 @@ public sealed class PromtoolAgreementTests
                 "# HELP s h\n# TYPE s summary\ns{quantile=\"0.5\",le=\"1\"} 1\ns_sum 1\ns_count 1\n")
             .SetName("Agree_LeLabelOnSummary");
         yield return new TestCaseData("# HELP u h\n# TYPE u untyped\nu{le=\"1\",quantile=\"1\"} 1\n").SetName("Agree_UntypedMayUseLeAndQuantile");
+        yield return new TestCaseData("# HELP foo h\n# TYPE foo counter\nfoo_total 1\n").SetName("Agree_TextCounterSamplesMustCarryTheTypeName");
+        yield return new TestCaseData("# some comment\nfoo 1\n").SetName("Agree_PlainComment");
+        yield return new TestCaseData("# HELP foo h\n# TYPE foo gauge\nfoo NaN\nfoo{a=\"b\"} +Inf 1700000000000\n").SetName("Agree_SpecialValuesAndTimestamp");
         yield return new TestCaseData(Expositions.BrokenText).SetName("Agree_UnterminatedLabelValue");
+        yield return new TestCaseData("# HELP foo h\n# TYPE foo gauge\n# TYPE foo counter\nfoo 1\n").SetName("Agree_SecondTypeLine");
+        yield return new TestCaseData("# HELP foo h\n# TYPE foo bogus\nfoo 1\n").SetName("Agree_UnknownType");
+        yield return new TestCaseData("# HELP foo h\n# TYPE foo gauge\nfoo{a=\"1\",a=\"2\"} 1\n").SetName("Agree_DuplicateLabel");
+        yield return new TestCaseData("# HELP foo h\n# TYPE foo gauge\nfoo{a=\"x\\qy\"} 1\n").SetName("Agree_InvalidEscape");
+        yield return new TestCaseData("# HELP foo h\n# TYPE foo gauge\nfoo{__name__=\"bar\"} 1\n").SetName("Agree_ReservedLabelName");
+        yield return new TestCaseData("# HELP foo h\n# TYPE foo gauge\nfoo 1 abc\n").SetName("Agree_InvalidTimestamp");
         yield return new TestCaseData("# HELP up h\n# TYPE up gauge\nup abc\n").SetName("Agree_InvalidValue");
         yield return new TestCaseData("# HELP up h\n# TYPE up gauge\nup{1job=\"x\"} 1\n").SetName("Agree_InvalidLabelName");
         yield return new TestCaseData("# HELP up h\n# TYPE up gauge\nup\n").SetName("Agree_MissingValue");
@@ -77,5 +86,32 @@ public sealed class PromtoolAgreementTests
         promtool.ExitCode.Should().Be(0, promtool.ToString());
         mctl.ExitCode.Should().Be(0, mctl.ToString());
         mctl.StdOut.Should().Be(promtool.StdOut);
+    }
+
+    /// <summary>
+    /// Inputs promtool 2.42 accepts and we reject: our parser applies the exposition rules that Go's text parser does
+    /// not check (a family's lines are contiguous; histogram buckets are cumulative and end in +Inf). Kept here so a
+    /// change on either side shows.
+    /// </summary>
+    public static IEnumerable<TestCaseData> StricterInputs()
+    {
+        yield return new TestCaseData(
+                "# HELP foo h\n# TYPE foo gauge\nfoo 1\n# HELP bar h\n# TYPE bar gauge\nbar 1\nfoo{a=\"b\"} 2\n", 7)
+            .SetName("Stricter_InterleavedFamily");
+        yield return new TestCaseData("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 5\nh_bucket{le=\"+Inf\"} 3\n", 4)
+            .SetName("Stricter_DecreasingBuckets");
+        yield return new TestCaseData("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\n", 3)
+            .SetName("Stricter_HistogramWithoutInfBucket");
+    }
+
+    [TestCaseSource(nameof(StricterInputs))]
+    public async Task CheckMetrics_InputPromtoolTolerates_IsAParseErrorForUs(string input, int line)
+    {
+        var promtool = await Promtool.CheckMetricsAsync(input);
+        var mctl = await ToolProcess.RunMctlAsync(input, "check", "metrics");
+
+        promtool.ExitCode.Should().Be(0, promtool.ToString());
+        mctl.ExitCode.Should().Be(1, mctl.ToString());
+        mctl.StdErr.Should().MatchRegex($@"line {line}, column \d+");
     }
 }

@@ -2,8 +2,6 @@ using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Exposition;
 using Metrics.Coordination.Tool.Cli;
 using Metrics.Coordination.Tool.Lint;
-using ExpositionParseException = Metrics.Coordination.Tool.Shim.ExpositionParseException; // TEMPORARY
-using ExpositionParser = Metrics.Coordination.Tool.Shim.ExpositionParser; // TEMPORARY until the real parser lands
 
 namespace Metrics.Coordination.Tool.Check;
 
@@ -73,7 +71,7 @@ internal sealed class CheckMetricsCommand : Command
         }
         catch (ExpositionParseException e)
         {
-            console.Error.WriteLine($"error while linting{where}: line {e.Line}, column {e.Column}: {e.Message}");
+            console.Error.WriteLine($"error while linting{where}: line {e.Line}, column {e.Column}: {e.Reason}");
             return ExitCodes.Failure;
         }
         catch (MetricsCoordinationException e)

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Metrics.Coordination.Abstractions.Exposition;
-using ExpositionParser = Metrics.Coordination.Tool.Shim.ExpositionParser; // TEMPORARY until the real parser lands
 
 namespace Metrics.Coordination.Tool.Check;
 

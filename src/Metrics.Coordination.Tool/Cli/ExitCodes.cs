@@ -14,4 +14,7 @@ internal static class ExitCodes
 
     /// <summary>The input was read, but lint found problems (promtool's <c>lintErrExitCode</c>).</summary>
     public const int LintProblems = 3;
+
+    /// <summary>Interrupted by Ctrl+C (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }
