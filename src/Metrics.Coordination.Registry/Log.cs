@@ -22,4 +22,20 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Metric server listening on {Prefix}")]
     public static partial void ServerListening(ILogger logger, string prefix);
+
+    // 1100–1199: the standalone MetricServer.
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Metric server on {Url} stopped")]
+    public static partial void ServerStopped(ILogger logger, string url);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Metric server connection from {Remote} ended with a transport error")]
+    public static partial void ConnectionFailed(ILogger logger, string remote, Exception exception);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Metric server answered {Status} to {Remote}: {Reason}")]
+    public static partial void RequestRejected(ILogger logger, int status, string remote, string reason);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Metric server refused a connection from {Remote}: {Limit} connections are open")]
+    public static partial void ConnectionLimitReached(ILogger logger, string remote, int limit);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Error, Message = "Metric server failed to accept a connection; retrying")]
+    public static partial void AcceptFailed(ILogger logger, Exception exception);
 }
