@@ -103,4 +103,25 @@ public class TestingFixturesTests
         var running = File.Exists(stat) && File.ReadAllText(stat).Split(") ")[1][0] != 'Z';
         running.Should().BeFalse("the child is killed with its parent");
     }
+
+    [Test]
+    public async Task PeerGuard_PassesTheExitCodeThrough()
+    {
+        var result = await PeerProcess.RunAsync("/bin/sh", ["-c", PeerProcess.GuardScript, "peer-guard", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), "/bin/sh", "-c", "echo out; exit 7"]);
+
+        result.Should().Be(new ProcessResult(7, "out\n", string.Empty));
+    }
+
+    [Test]
+    public async Task PeerGuard_HostGone_KillsThePeerWithinSeconds()
+    {
+        // A stand-in test host that dies after a second; the guarded peer would sleep for a minute.
+        using var host = System.Diagnostics.Process.Start("/bin/sleep", "1");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var result = await PeerProcess.RunAsync("/bin/sh", ["-c", PeerProcess.GuardScript, "peer-guard", host.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "/bin/sleep", "60"], timeout: TimeSpan.FromSeconds(20));
+
+        result.ExitCode.Should().Be(128 + 9, "the peer was killed with SIGKILL");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10));
+    }
 }

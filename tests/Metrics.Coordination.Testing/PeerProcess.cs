@@ -24,6 +24,17 @@ public sealed class PeerProcess : IAsyncDisposable
     /// <summary>How much output is kept, from the end: enough for a startup failure and the last errors.</summary>
     public const int OutputLimit = 64 * 1024;
 
+    /// <summary>
+    /// The guard <see cref="Start"/> runs peers under, for <c>/bin/sh -c GUARD peer-guard HOSTPID COMMAND ARGS...</c>:
+    /// runs the command, kills it when HOSTPID is gone (polling each second), exits with the command's status.
+    /// </summary>
+    public const string GuardScript =
+        "host=$1; shift; \"$@\" & child=$!; " +
+        "( while kill -0 \"$host\" 2>/dev/null; do sleep 1; done; kill -9 \"$child\" 2>/dev/null ) </dev/null >/dev/null 2>&1 & " +
+        "watcher=$!; wait \"$child\"; status=$?; kill \"$watcher\" 2>/dev/null; exit \"$status\"";
+
+    private const string GuardShell = "/bin/sh";
+
     private static readonly ConcurrentDictionary<int, Process> Live = new();
     private static int _exitHookInstalled;
 
@@ -63,12 +74,29 @@ public sealed class PeerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/>, capturing its output.</summary>
-    public static PeerProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, string? name = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts <paramref name="fileName"/> with <paramref name="arguments"/>, capturing its output. Unless
+    /// <paramref name="dieWithTestHost"/> is false, the peer runs under a small <c>/bin/sh</c> guard that kills it
+    /// within a second of the test host vanishing: a host that crashes (stack overflow) or is killed by the hang
+    /// detector runs no exit handlers, and would otherwise leave servers holding ports and temp dirs. The guard
+    /// passes the peer's exit code through; <see cref="Pid"/> is the guard's, and stopping kills the whole tree.
+    /// </summary>
+    public static PeerProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, string? name = null, IReadOnlyDictionary<string, string>? environment = null, bool dieWithTestHost = true)
     {
-        var startInfo = CreateStartInfo(fileName, arguments, workingDirectory, environment);
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        var argumentList = arguments.ToList();
+        var displayName = name ?? Path.GetFileName(fileName);
+        if (dieWithTestHost && File.Exists(GuardShell))
+        {
+            // $1 = the test host's PID, then the command. The watcher's output goes to /dev/null so that, once
+            // killed, its last `sleep` cannot hold our pipes open.
+            argumentList = ["-c", GuardScript, "peer-guard", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), fileName, .. argumentList];
+            fileName = GuardShell;
+        }
+
+        var startInfo = CreateStartInfo(fileName, argumentList, workingDirectory, environment);
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
-        var peer = new PeerProcess(name ?? Path.GetFileName(fileName), process);
+        var peer = new PeerProcess(displayName, process);
         process.OutputDataReceived += (_, e) => peer.Append(e.Data);
         process.ErrorDataReceived += (_, e) => peer.Append(e.Data);
         InstallExitHook();
