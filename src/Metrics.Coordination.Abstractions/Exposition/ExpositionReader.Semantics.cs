@@ -331,11 +331,8 @@ public ref partial struct ExpositionReader
 
                 break;
             case Suffix.Sum or Suffix.GSum:
-                if (_openMetrics && double.IsNaN(_value))
-                {
-                    throw Error(_valuePos, "a histogram's sum must not be NaN");
-                }
-
+                // Any value, NaN included: observing NaN (or both infinities) makes a client's sum NaN, client
+                // libraries write it, and Prometheus's parser takes it. Failing the scrape would lose every other series.
                 break;
         }
     }
@@ -388,9 +385,12 @@ public ref partial struct ExpositionReader
         }
         else if (suffix is Suffix.Count or Suffix.Sum)
         {
-            CheckCounterValue(suffix == Suffix.Count ? "count" : "sum");
+            // OpenMetrics calls a summary's _sum a counter, but a summary of negative observations has a negative
+            // sum, and client_golang writes it while Prometheus's own parser accepts it: refusing it would fail whole
+            // scrapes of correct instrumentation. Only _count is held to counter rules.
             if (suffix == Suffix.Count)
             {
+                CheckCounterValue("count");
                 CheckInteger("count");
             }
         }

@@ -351,7 +351,9 @@ public sealed class ExpositionWriter
 
     /// <summary>
     /// Formats a double the way Prometheus reads it back exactly: shortest round-trip digits, <c>+Inf</c>, <c>-Inf</c>,
-    /// <c>NaN</c>, integers without exponent up to 1e15, lower-case <c>e</c>. Returns the bytes written (at most 32).
+    /// <c>NaN</c>, lower-case <c>e</c>. Integers below 1e15 take an integer fast path; everything else is .NET's shortest
+    /// round-trip form, which keeps plain digits below 1e17 and from 1e-4 (<c>1000000000000000</c>, <c>0.0001</c>) and
+    /// uses an exponent beyond (<c>1e+17</c>, <c>1e-05</c>). Returns the bytes written (at most 32).
     /// </summary>
     public static int FormatDouble(double value, Span<byte> destination)
     {

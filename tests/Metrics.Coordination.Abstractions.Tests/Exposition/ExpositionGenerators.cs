@@ -133,7 +133,7 @@ internal static class ExpositionGenerators
         from bounds in Finite().ArrayOf().Select(b => b.Where(x => !double.IsInfinity(x)).Distinct().Order().Take(5).Append(double.PositiveInfinity).ToArray())
         from increments in Gen.Choose(0, 5).ArrayOf(bounds.Length)
         from exemplars in (om ? OptionalExemplar() : Gen.Constant<Exemplar?>(null)).ArrayOf(bounds.Length)
-        from sum in Gen.Frequency((1, Gen.Constant<double?>(null)), (3, AnyDouble().Where(d => !double.IsNaN(d)).Select(d => (double?)d)))
+        from sum in Gen.Frequency((1, Gen.Constant<double?>(null)), (3, AnyDouble().Select(d => (double?)d)))
         from created in Gen.Frequency((2, Gen.Constant<double?>(null)), (1, Finite().Select(d => (double?)d)))
         from ts in Timestamp()
         select HistogramSamples(om, type, name, labels, bounds, increments, exemplars, sum, created, ts);
@@ -167,7 +167,7 @@ internal static class ExpositionGenerators
     private static Gen<List<MetricSample>> Summary(bool om, string name, Labels labels) =>
         from quantiles in Gen.Choose(0, 1000).Select(q => q / 1000.0).ArrayOf().Select(q => q.Distinct().Order().Take(4).ToArray())
         from values in AnyDouble().ArrayOf(quantiles.Length)
-        from sum in om ? NonNegative() : AnyDouble()
+        from sum in AnyDouble()
         from count in Gen.Choose(0, 1000)
         from created in Gen.Frequency((2, Gen.Constant<double?>(null)), (1, Finite().Select(d => (double?)d)))
         select SummarySamples(om, name, labels, quantiles, values, sum, count, created);

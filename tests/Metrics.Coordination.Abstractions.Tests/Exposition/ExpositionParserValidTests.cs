@@ -448,6 +448,28 @@ public sealed class ExpositionParserValidTests
     }
 
     [Test]
+    public void Parse_OpenMetricsNaNHistogramSumAndNegativeSummarySum_AreAccepted()
+    {
+        // Both come from correct instrumentation (a NaN observation; a summary of negative values), and Prometheus
+        // ingests them, so failing the whole scrape would be worse than the spec deviation.
+        const string input = """
+            # TYPE h histogram
+            h_bucket{le="+Inf"} 1
+            h_count 1
+            h_sum NaN
+            # TYPE s summary
+            s_count 2
+            s_sum -3.5
+            # EOF
+            """;
+
+        var families = ExpositionParser.Parse(input, Om);
+
+        double.IsNaN(families[0].Samples[2].Value).Should().BeTrue();
+        families[1].Samples[1].Value.Should().Be(-3.5);
+    }
+
+    [Test]
     public void Parse_HistogramCountBeforeBuckets_ComparesWithInfBucket()
     {
         var ok = () => ExpositionParser.Parse("# TYPE h histogram\nh_count 2\nh_bucket{le=\"+Inf\"} 2\n", Text);
