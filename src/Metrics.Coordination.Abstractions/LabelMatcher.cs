@@ -38,8 +38,9 @@ public sealed class LabelMatcher
         {
             try
             {
-                // Singleline: '.' matches newline, as RE2 does with the s flag Prometheus sets.
-                _regex = new Regex("^(?:" + value + ")$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(5));
+                // Anchored with \A and \z: .NET's $ would also match before a final newline, which RE2 does not.
+                // Singleline: "." matches newline, as RE2 does with the s flag Prometheus sets.
+                _regex = new Regex(@"\A(?:" + value + @")\z", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(5));
             }
             catch (ArgumentException ex)
             {
