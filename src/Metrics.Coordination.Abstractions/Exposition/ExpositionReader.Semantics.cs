@@ -105,7 +105,7 @@ public ref partial struct ExpositionReader
     private void OnSample()
     {
         _kind = ExpositionEntryKind.Sample;
-        _order ??= ArrayPool<int>.Shared.Rent(16);
+        _order ??= ArrayPool<int>.Shared.Rent(InitialLabelSlots);
         if (_order.Length < _labelCount + _exemplarLabelCount)
         {
             ArrayPool<int>.Shared.Return(_order);

@@ -611,7 +611,7 @@ public ref partial struct ExpositionReader
 
         if (_labels is null || index >= _labels.Length)
         {
-            var bigger = ArrayPool<LabelSlot>.Shared.Rent(Math.Max(16, index * 2));
+            var bigger = ArrayPool<LabelSlot>.Shared.Rent(Math.Max(InitialLabelSlots, index * 2));
             if (_labels is not null)
             {
                 _labels.AsSpan(0, index).CopyTo(bigger);

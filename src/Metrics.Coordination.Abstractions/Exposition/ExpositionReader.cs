@@ -46,6 +46,14 @@ public enum ExpositionEntryKind
 /// </summary>
 public ref partial struct ExpositionReader
 {
+    // Label slots rented up front: typical samples carry under 10 labels, so 16 rarely grows; growth doubles up to
+    // MaxLabelsPerSample (plus the exemplar's).
+    private const int InitialLabelSlots = 16;
+
+    // Smallest scratch or line-copy buffer: a typical line is 50 to 200 bytes, and the pool rounds small requests up
+    // anyway, so one rent usually serves the whole scrape.
+    private const int MinimumBufferSize = 256;
+
     private readonly bool _fromSequence;
     private readonly bool _openMetrics;
     private readonly int _maxLineLength;
@@ -483,7 +491,7 @@ public ref partial struct ExpositionReader
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, 256));
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, MinimumBufferSize));
         if (array is not null)
         {
             array.AsSpan(0, preserve).CopyTo(bigger);
