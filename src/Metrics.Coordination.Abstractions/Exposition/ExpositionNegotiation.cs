@@ -12,6 +12,9 @@ public static class ExpositionNegotiation
     /// <summary>The Prometheus text 0.0.4 content type.</summary>
     public const string PrometheusTextContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+    /// <summary>Prometheus 3's text format 1.0.0: 0.0.4's syntax plus quoted UTF-8 names.</summary>
+    public const string PrometheusText1ContentType = "text/plain; version=1.0.0; charset=utf-8";
+
     /// <summary>The OpenMetrics 1.0 content type.</summary>
     public const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -35,6 +38,7 @@ public static class ExpositionNegotiation
         var bestQuality = -1.0;
         var bestEscaping = NameEscaping.Underscores;
         var bestHadEscaping = false;
+        var bestText1 = false;
         foreach (var rangeRaw in accept.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = rangeRaw.Split(';', StringSplitOptions.TrimEntries);
@@ -54,6 +58,7 @@ public static class ExpositionNegotiation
             var escaping = NameEscaping.Underscores;
             var hadEscaping = false;
             var versionOk = true;
+            var text1 = false;
             for (var i = 1; i < parts.Length; i++)
             {
                 var eq = parts[i].IndexOf('=', StringComparison.Ordinal);
@@ -84,10 +89,12 @@ public static class ExpositionNegotiation
                         };
                         break;
                     case "version":
-                        // OpenMetrics 0.0.1 and 1.0.0 share the text syntax we write; text/plain other than 0.0.4 is not ours.
+                        // OpenMetrics 0.0.1 and 1.0.0 share the text syntax we write. text/plain 1.0.0 is Prometheus 3's
+                        // 0.0.4 plus quoted UTF-8 names, which the writer produces under allow-utf-8 escaping.
                         versionOk = format == ExpositionFormat.OpenMetrics
                             ? value is "1.0.0" or "0.0.1"
-                            : value == "0.0.4";
+                            : value is "0.0.4" or "1.0.0";
+                        text1 = format == ExpositionFormat.PrometheusText && value == "1.0.0";
                         break;
                 }
             }
@@ -103,6 +110,7 @@ public static class ExpositionNegotiation
                 bestFormat = format.Value;
                 bestEscaping = escaping;
                 bestHadEscaping = hadEscaping;
+                bestText1 = text1;
             }
         }
 
@@ -111,7 +119,8 @@ public static class ExpositionNegotiation
             return Default;
         }
 
-        var contentType = bestFormat == ExpositionFormat.OpenMetrics ? OpenMetricsContentType : PrometheusTextContentType;
+        var contentType = bestFormat == ExpositionFormat.OpenMetrics ? OpenMetricsContentType
+            : bestText1 ? PrometheusText1ContentType : PrometheusTextContentType;
         if (bestHadEscaping)
         {
             contentType += "; escaping=" + EscapingName(bestEscaping);

@@ -29,12 +29,21 @@ public sealed class ExpositionNegotiationTests
     }
 
     [Test]
-    public void Negotiate_Prometheus3TextOnlyHeader_FallsBackToTextWithUnderscores()
+    public void Negotiate_Prometheus3TextOnlyHeader_ChoosesText1WithUtf8Names()
     {
-        // text/plain;version=1.0.0 (0.0.4 plus quoted UTF-8 names) is not offered, so the 0.0.4 range wins.
+        // text/plain;version=1.0.0 is 0.0.4 plus quoted UTF-8 names: Prometheus 3 prefers it over 0.0.4.
         var result = ExpositionNegotiation.Negotiate("text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1");
 
-        result.Should().Be(ExpositionNegotiation.Default);
+        result.Should().Be(new ExpositionContent(ExpositionFormat.PrometheusText, NameEscaping.AllowUtf8, "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"));
+    }
+
+    [Test]
+    public void Negotiate_Text004WithAllowUtf8_HonoursTheExplicitRequest()
+    {
+        // Not something Prometheus sends, but a client that names allow-utf-8 gets quoted names, as client_golang does.
+        var result = ExpositionNegotiation.Negotiate("text/plain;version=0.0.4;escaping=allow-utf-8");
+
+        result.Should().Be(new ExpositionContent(ExpositionFormat.PrometheusText, NameEscaping.AllowUtf8, "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8"));
     }
 
     [TestCase("application/openmetrics-text;version=1.0.0;escaping=dots", NameEscaping.Dots)]
