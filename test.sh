@@ -16,6 +16,8 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushga
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 [ -f /usr/share/java/slf4j-simple.jar ] || missing+=(libslf4j-java)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+# Interop peers: kazoo (Python ZooKeeper client) reads and writes the same znodes as our client.
+/usr/bin/python3 -c "import kazoo" >/dev/null 2>&1 || missing+=(python3-kazoo)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${missing[*]}"
