@@ -1,0 +1,398 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Metrics.Coordination.ZooKeeper;
+
+/// <summary>One item for the dispatcher: a watch event for one or many watchers, or a state change.</summary>
+internal readonly record struct DispatchItem(WatchedEvent? Event, Action<WatchedEvent>? Watcher, List<Action<WatchedEvent>>? Watchers, ZooKeeperStateChange? Change);
+
+/// <content>The session state machine: connect, run a connection until it fails, reconnect or end; and the dispatcher.</content>
+public sealed partial class ZooKeeperClient
+{
+    private async Task RunSessionAsync()
+    {
+        await Task.Yield();
+        var token = _shutdown.Token;
+        var failures = 0;
+        Exception? lastError = null;
+        try
+        {
+            while (!token.IsCancellationRequested && !_closing)
+            {
+                if (failures > 0 && failures % _hosts.Length == 0)
+                {
+                    // Every server was tried once since the last success: back off (exponential per round, jittered).
+                    var delay = Backoff(failures / _hosts.Length);
+                    if (SessionRemaining() is { } remaining && remaining < delay)
+                    {
+                        delay = remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
+                    }
+
+                    await Task.Delay(delay, _time, token).ConfigureAwait(false);
+                }
+
+                var left = SessionRemaining();
+                if (left is { } l && l <= TimeSpan.Zero)
+                {
+                    Expire($"no server answered for the session timeout ({_negotiatedTimeoutMs} ms); last error: {lastError?.Message}", clientSide: true);
+                    return;
+                }
+
+                var server = _hosts[_hostIndex];
+                _hostIndex = (_hostIndex + 1) % _hosts.Length;
+
+                // Like the Java client: an attempt (TCP connect + handshake) gets the timeout divided among the servers.
+                var attempt = TimeSpan.FromMilliseconds(Math.Max(250, Volatile.Read(ref _negotiatedTimeoutMs) / _hosts.Length));
+                if (left is { } bound && bound < attempt)
+                {
+                    attempt = bound;
+                }
+
+                ZooKeeperConnection connection;
+                ConnectResponse response;
+                var sessionId = SessionId;
+                try
+                {
+                    using var timeout = new CancellationTokenSource(attempt, _time);
+                    using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
+                    Log.Connecting(_logger, server.ToString(), sessionId, LastZxid);
+                    (connection, response) = await ZooKeeperConnection.ConnectAsync(
+                        this, server, _outgoing, _chrootBytes, _maxFrame, _time, LastZxid, _requestedTimeoutMs,
+                        _seenReadWriteServer ? sessionId : 0, Volatile.Read(ref _password), _canBeReadOnly, linked.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!token.IsCancellationRequested)
+                {
+                    failures++;
+                    lastError = ex is OperationCanceledException ? new TimeoutException($"No handshake with {server} within {attempt.TotalMilliseconds:0} ms.") : ex;
+                    Log.ConnectAttemptFailed(_logger, server.ToString(), lastError);
+                    FailQueued(lastError);
+                    continue;
+                }
+
+                if (response.TimeoutMs <= 0)
+                {
+                    await connection.AbortAsync(new SessionExpiredException()).ConfigureAwait(false);
+                    Expire($"{server} reported the session 0x{sessionId:x} as expired", clientSide: false);
+                    return;
+                }
+
+                failures = 0;
+                var isReconnect = sessionId != 0 && _seenReadWriteServer;
+                _seenReadWriteServer |= !response.ReadOnly;
+                Interlocked.Exchange(ref _sessionId, response.SessionId);
+                Volatile.Write(ref _password, response.Password);
+                Volatile.Write(ref _negotiatedTimeoutMs, response.TimeoutMs);
+                _connection = connection;
+                TouchContact(connection.LastReceiveTimestamp);
+                Log.Connected(_logger, server.ToString(), response.SessionId, response.TimeoutMs, response.ReadOnly);
+                if (isReconnect)
+                {
+                    _metrics.Reconnected();
+                }
+
+                // The state change (and None/SyncConnected to watchers) is queued before the loops start, so it
+                // precedes the catch-up notifications SetWatches2 triggers.
+                SetState(response.ReadOnly ? ZooKeeperState.ConnectedReadOnly : ZooKeeperState.Connected, null);
+                connection.Start(response.TimeoutMs, AuthPackets(), isReconnect ? SetWatchesBatches() : []);
+                _firstConnected.TrySetResult();
+
+                var reason = await connection.Completion.ConfigureAwait(false);
+                _connection = null;
+                TouchContact(connection.LastReceiveTimestamp);
+                lastError = reason;
+                if (_closing || token.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                _metrics.ConnectionLost();
+                Log.ConnectionLost(_logger, server.ToString(), connection.Age.TotalSeconds, 0, reason);
+                SetState(ZooKeeperState.Suspended, reason);
+                FailQueued(reason);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Closing or terminal.
+        }
+        finally
+        {
+            _connection?.Fail(new ObjectDisposedException(nameof(ZooKeeperClient)));
+            if (_connection is { } c)
+            {
+                await c.Completion.ConfigureAwait(false);
+                _connection = null;
+            }
+
+            _outgoing.Writer.TryComplete();
+            FailQueued(null);
+        }
+    }
+
+    /// <summary>Fails every request still queued (never sent): ConnectionLoss while the session lives, else the terminal error.</summary>
+    private void FailQueued(Exception? reason)
+    {
+        while (_outgoing.Reader.TryRead(out var r))
+        {
+            if (ReferenceEquals(r, Request.PingMarker) || ReferenceEquals(r, Request.WakeupMarker))
+            {
+                continue;
+            }
+
+            var terminal = IsTerminal(State) || reason is null;
+            r.TryComplete(terminal
+                ? TerminalException(r.Path)
+                : new ConnectionLossException(r.Path, requestSent: false, $"Not connected: {reason!.Message}", reason));
+        }
+    }
+
+    private TimeSpan? SessionRemaining()
+    {
+        if (SessionId == 0 || !_seenReadWriteServer)
+        {
+            return null;
+        }
+
+        return TimeSpan.FromMilliseconds(Volatile.Read(ref _negotiatedTimeoutMs)) - _time.GetElapsedTime(Interlocked.Read(ref _lastContact));
+    }
+
+    private void TouchContact(long timestamp)
+    {
+        if (timestamp > Interlocked.Read(ref _lastContact))
+        {
+            Interlocked.Exchange(ref _lastContact, timestamp);
+        }
+    }
+
+    private TimeSpan Backoff(int round)
+    {
+        var ticks = _backoff.Ticks * Math.Pow(2, Math.Min(round - 1, 20));
+        var capped = Math.Min(ticks, _maxBackoff.Ticks);
+        return TimeSpan.FromTicks((long)(capped * (0.5 + (Random.Shared.NextDouble() * 0.5))));
+    }
+
+    private List<Request> AuthPackets()
+    {
+        var packets = new List<Request>();
+        lock (_auth)
+        {
+            foreach (var (scheme, data) in _auth)
+            {
+                var r = new Request();
+                r.Reset();
+                r.OpCode = OpCode.Auth;
+                r.AuthScheme = scheme;
+                r.Data = data;
+                packets.Add(r);
+            }
+        }
+
+        return packets;
+    }
+
+    /// <summary>SetWatches2 requests for every registered watch, each under <see cref="SetWatchesBatchBytes"/>.</summary>
+    private List<Request> SetWatchesBatches()
+    {
+        var snapshot = _watches.Snapshot();
+        var batches = new List<Request>();
+        if (snapshot.Count == 0)
+        {
+            return batches;
+        }
+
+        var lists = new[] { new List<string>(), new List<string>(), new List<string>(), new List<string>(), new List<string>() };
+        var size = 0;
+        void Flush()
+        {
+            var r = new Request();
+            r.Reset();
+            r.OpCode = OpCode.SetWatches2;
+            r.Ttl = LastZxid; // relativeZxid
+            r.Watches = new WatchSnapshot([.. lists[0]], [.. lists[1]], [.. lists[2]], [.. lists[3]], [.. lists[4]]);
+            batches.Add(r);
+            foreach (var list in lists)
+            {
+                list.Clear();
+            }
+
+            size = 0;
+        }
+
+        IReadOnlyList<string>[] sources = [snapshot.Data, snapshot.Exist, snapshot.Child, snapshot.Persistent, snapshot.PersistentRecursive];
+        for (var kind = 0; kind < sources.Length; kind++)
+        {
+            foreach (var path in sources[kind])
+            {
+                var bytes = 4 + _chrootBytes.Length + Encoding.UTF8.GetByteCount(path);
+                if (size > 0 && size + bytes > SetWatchesBatchBytes)
+                {
+                    Flush();
+                }
+
+                lists[kind].Add(path);
+                size += bytes;
+            }
+        }
+
+        if (size > 0)
+        {
+            Flush();
+        }
+
+        Log.SettingWatches(_logger, snapshot.Count, batches.Count, LastZxid);
+        return batches;
+    }
+
+    private void Expire(string reason, bool clientSide)
+    {
+        Log.SessionExpired(_logger, SessionId, reason);
+        _metrics.SessionExpired();
+        EnterTerminal(ZooKeeperState.Expired, new SessionExpiredException(null, $"Session 0x{SessionId:x} expired: {reason}{(clientSide ? " (declared by the client)" : string.Empty)}."));
+    }
+
+    /// <summary>Moves to a terminal state once: fails the connection and queue, tells watchers, stops the session loop.</summary>
+    private void EnterTerminal(ZooKeeperState state, Exception error)
+    {
+        lock (_stateLock)
+        {
+            if (IsTerminal(_state))
+            {
+                return;
+            }
+
+            _terminalError = error;
+            SetStateLocked(state, error);
+        }
+
+        _outgoing.Writer.TryComplete();
+        _connection?.Fail(error);
+        _shutdown.Cancel();
+        _firstConnected.TrySetException(error is ObjectDisposedException ? new ConnectionLossException(null, requestSent: false, "The client was closed before it connected.", error) : error);
+    }
+
+    private void SetState(ZooKeeperState state, Exception? reason)
+    {
+        lock (_stateLock)
+        {
+            if (!IsTerminal(_state))
+            {
+                SetStateLocked(state, reason);
+            }
+        }
+    }
+
+    private void SetStateLocked(ZooKeeperState state, Exception? reason)
+    {
+        var previous = _state;
+        _state = state;
+        Log.StateChanged(_logger, previous, state);
+        var change = new ZooKeeperStateChange(previous, state, SessionId, state is ZooKeeperState.Connected or ZooKeeperState.ConnectedReadOnly ? _connection?.Server.ToString() : null, reason);
+        foreach (var subscriber in _subscribers)
+        {
+            subscriber.Writer.TryWrite(change);
+            if (change.IsTerminal)
+            {
+                subscriber.Writer.TryComplete();
+            }
+        }
+
+        Post(new DispatchItem(null, null, null, change));
+
+        // None events to every watcher, as the Java client does (ZKWatchManager.materialize for EventType.None).
+        var keeperState = state switch
+        {
+            ZooKeeperState.Suspended => KeeperState.Disconnected,
+            ZooKeeperState.Connected => KeeperState.SyncConnected,
+            ZooKeeperState.ConnectedReadOnly => KeeperState.ConnectedReadOnly,
+            ZooKeeperState.Expired => KeeperState.Expired,
+            ZooKeeperState.AuthFailed => KeeperState.AuthFailed,
+            _ => KeeperState.Closed,
+        };
+        if (state is ZooKeeperState.Connected or ZooKeeperState.ConnectedReadOnly && previous == ZooKeeperState.Connecting)
+        {
+            return;
+        }
+
+        var watchers = _watches.All(clear: IsTerminal(state));
+        if (watchers.Count > 0)
+        {
+            var evt = new WatchedEvent(EventType.None, keeperState, null) { EventsMayHaveBeenMissed = previous == ZooKeeperState.Suspended };
+            Post(new DispatchItem(evt, null, watchers, null));
+        }
+    }
+
+    private async Task DispatchLoopAsync()
+    {
+        await Task.Yield();
+        var reader = _events.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            t_dispatching = this;
+            try
+            {
+                while (reader.TryRead(out var item))
+                {
+                    Dispatch(item);
+                }
+            }
+            finally
+            {
+                t_dispatching = null;
+            }
+        }
+    }
+
+    private void Dispatch(DispatchItem item)
+    {
+        if (item.Change is { } change)
+        {
+            var handlers = StateChanged;
+            if (handlers is null)
+            {
+                return;
+            }
+
+            foreach (var handler in handlers.GetInvocationList())
+            {
+                try
+                {
+                    ((EventHandler<ZooKeeperStateChange>)handler)(this, change);
+                }
+                catch (Exception ex)
+                {
+                    _metrics.HandlerError();
+                    Log.StateHandlerFailed(_logger, change.Current, ex);
+                }
+            }
+
+            return;
+        }
+
+        var evt = item.Event!;
+        if (item.Watcher is { } single)
+        {
+            Invoke(single, evt);
+        }
+
+        if (item.Watchers is { } many)
+        {
+            foreach (var watcher in many)
+            {
+                Invoke(watcher, evt);
+            }
+        }
+    }
+
+    private void Invoke(Action<WatchedEvent> watcher, WatchedEvent evt)
+    {
+        try
+        {
+            watcher(evt);
+        }
+        catch (Exception ex)
+        {
+            _metrics.HandlerError();
+            Log.WatcherFailed(_logger, evt.Type, evt.Path, ex);
+        }
+    }
+}

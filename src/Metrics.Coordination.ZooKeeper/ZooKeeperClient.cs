@@ -1,0 +1,887 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Metrics.Coordination.ZooKeeper;
+
+/// <summary>
+/// An asynchronous ZooKeeper 3.6+ client: one session over a succession of connections. Create one with
+/// <see cref="ConnectAsync"/>; every operation is pipelined (many may be outstanding), answered in order, and
+/// cancellable without desynchronizing the connection. When a connection drops, outstanding requests fail with
+/// <see cref="ConnectionLossException"/>, the client turns <see cref="ZooKeeperState.Suspended"/> and reconnects to the
+/// next server (shuffled list, jittered backoff) with the same session, replaying authentication and re-arming watches.
+/// The session ends (<see cref="ZooKeeperState.Expired"/>) when a server says so, or when no server was reachable for
+/// the whole negotiated session timeout. Watch handlers and <see cref="StateChanged"/> run in order on the client's own
+/// dispatcher, never on the I/O loops; a handler that throws is logged and counted.
+/// </summary>
+/// <remarks>
+/// The returned <see cref="ValueTask"/>s come from pooled sources: await each once (or call <c>AsTask()</c> once).
+/// </remarks>
+public sealed partial class ZooKeeperClient : IAsyncDisposable
+{
+    // Java's client splits SetWatches at ~128 KB of path characters: one packet over jute.maxbuffer makes the server drop
+    // the connection on every reconnect (ZOOKEEPER-706). Counted here in encoded bytes, including the 4-byte lengths.
+    private const int SetWatchesBatchBytes = 128 * 1024;
+
+    // Enough pooled requests for 1,000 in flight without allocating in steady state.
+    private const int PoolLimit = 2048;
+
+    private static readonly OpResult.Delete DeleteResult = new();
+    private static readonly OpResult.Check CheckResult = new();
+
+    [ThreadStatic]
+    private static ZooKeeperClient? t_dispatching;
+
+    private readonly HostAndPort[] _hosts;
+    private readonly string? _chroot;
+    private readonly byte[] _chrootBytes;
+    private readonly int _requestedTimeoutMs;
+    private readonly int _maxFrame;
+    private readonly TimeSpan _backoff;
+    private readonly TimeSpan _maxBackoff;
+    private readonly bool _canBeReadOnly;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ClientMetrics _metrics;
+    private readonly Channel<Request> _outgoing = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+    private readonly Channel<DispatchItem> _events = Channel.CreateUnbounded<DispatchItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+    private readonly WatchManager _watches = new();
+    private readonly List<KeyValuePair<string, byte[]>> _auth = [];
+    private readonly Stack<Request> _pool = new();
+    private readonly Lock _stateLock = new();
+    private readonly List<Channel<ZooKeeperStateChange>> _subscribers = [];
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _hostIndex;
+    private ZooKeeperState _state = ZooKeeperState.Connecting;
+    private Exception? _terminalError;
+    private long _sessionId;
+    private byte[] _password = new byte[16];
+    private int _negotiatedTimeoutMs;
+    private long _lastZxid;
+    private long _lastContact;
+    private bool _seenReadWriteServer;
+    private volatile bool _closing;
+    private int _disposeStarted;
+    private ZooKeeperConnection? _connection;
+    private Task _sessionLoop = Task.CompletedTask;
+    private Task _dispatchLoop = Task.CompletedTask;
+
+    private ZooKeeperClient(ZooKeeperClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var (hosts, chroot) = ConnectionString.Parse(options.ConnectionString);
+        if (options.SessionTimeout <= TimeSpan.Zero || options.SessionTimeout.TotalMilliseconds > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.SessionTimeout, "SessionTimeout must be positive.");
+        }
+
+        if (options.ConnectTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ConnectTimeout, "ConnectTimeout must be positive.");
+        }
+
+        if (options.ReconnectBackoff < TimeSpan.Zero || options.MaxReconnectBackoff < options.ReconnectBackoff)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "ReconnectBackoff must be >= 0 and <= MaxReconnectBackoff.");
+        }
+
+        if (options.MaxFrameSize < 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxFrameSize, "MaxFrameSize must be at least 1024 bytes.");
+        }
+
+        ArgumentNullException.ThrowIfNull(options.TimeProvider);
+        ArgumentNullException.ThrowIfNull(options.LoggerFactory);
+
+        // Shuffle once (like StaticHostProvider), then round-robin: after a drop the current server comes last.
+        var shuffled = hosts.ToArray();
+        Random.Shared.Shuffle(shuffled);
+        _hosts = shuffled;
+        _chroot = chroot;
+        _chrootBytes = chroot is null ? [] : Encoding.UTF8.GetBytes(chroot);
+        _requestedTimeoutMs = (int)options.SessionTimeout.TotalMilliseconds;
+        _negotiatedTimeoutMs = _requestedTimeoutMs;
+        _maxFrame = options.MaxFrameSize;
+        _backoff = options.ReconnectBackoff;
+        _maxBackoff = options.MaxReconnectBackoff;
+        _canBeReadOnly = options.CanBeReadOnly;
+        _time = options.TimeProvider;
+        _logger = options.LoggerFactory.CreateLogger("Metrics.Coordination.ZooKeeper.ZooKeeperClient");
+        foreach (var (scheme, auth) in options.Authentication)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(scheme);
+            _auth.Add(new(scheme, [.. auth]));
+        }
+
+        _metrics = new ClientMetrics(options.MeterFactory, options.Name, () => _connection?.PendingCount ?? 0, () => _watches.Count, () => State);
+    }
+
+    /// <summary>Raised on the dispatcher for every state transition, in order with watch events.</summary>
+    public event EventHandler<ZooKeeperStateChange>? StateChanged;
+
+    /// <summary>The current state.</summary>
+    public ZooKeeperState State
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>The session id (0 before the first connection).</summary>
+    public long SessionId => Interlocked.Read(ref _sessionId);
+
+    /// <summary>The session password the server issued (opaque; 16 bytes).</summary>
+    public ReadOnlyMemory<byte> SessionPassword => Volatile.Read(ref _password);
+
+    /// <summary>The session timeout the server granted (the requested one before the first connection).</summary>
+    public TimeSpan SessionTimeout => TimeSpan.FromMilliseconds(Volatile.Read(ref _negotiatedTimeoutMs));
+
+    /// <summary>The highest zxid seen in any reply: reconnects refuse servers that are behind it.</summary>
+    public long LastZxid => Interlocked.Read(ref _lastZxid);
+
+    /// <summary>The chroot from the connection string, or null.</summary>
+    public string? Chroot => _chroot;
+
+    /// <summary>The server connected to (<c>host:port</c>), or null while not connected.</summary>
+    public string? Server => _connection?.Server.ToString();
+
+    /// <summary>
+    /// Creates a client and waits until its session is established.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid (connection string, chroot, timeouts).</exception>
+    /// <exception cref="ConnectionLossException">No server accepted a connection within <see cref="ZooKeeperClientOptions.ConnectTimeout"/>.</exception>
+    /// <exception cref="AuthFailedException">A server rejected one of <see cref="ZooKeeperClientOptions.Authentication"/>.</exception>
+    public static async Task<ZooKeeperClient> ConnectAsync(ZooKeeperClientOptions options, CancellationToken cancellationToken = default)
+    {
+        var client = new ZooKeeperClient(options);
+        client._dispatchLoop = client.DispatchLoopAsync();
+        client._sessionLoop = client.RunSessionAsync();
+        try
+        {
+            await client._firstConnected.Task.WaitAsync(options.ConnectTimeout, client._time, cancellationToken).ConfigureAwait(false);
+            return client;
+        }
+        catch (TimeoutException ex)
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw new ConnectionLossException(null, requestSent: false, $"Could not establish a ZooKeeper session with {options.ConnectionString} within {options.ConnectTimeout.TotalSeconds:0.###} s.", ex);
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Waits until the client is connected; throws if the session ends first.</summary>
+    /// <exception cref="SessionExpiredException">The session expired.</exception>
+    /// <exception cref="AuthFailedException">Authentication failed.</exception>
+    /// <exception cref="ObjectDisposedException">The client was closed.</exception>
+    public async Task WaitUntilConnectedAsync(CancellationToken cancellationToken = default)
+    {
+        await foreach (var change in GetStateChangesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (change.IsConnected)
+            {
+                return;
+            }
+
+            if (change.IsTerminal)
+            {
+                throw TerminalException(null);
+            }
+        }
+
+        throw TerminalException(null);
+    }
+
+    /// <summary>
+    /// The state changes from now on, starting with the current state (as a change from itself), until the client
+    /// reaches a terminal state or <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    public async IAsyncEnumerable<ZooKeeperStateChange> GetStateChangesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = Channel.CreateUnbounded<ZooKeeperStateChange>(new UnboundedChannelOptions { SingleReader = true });
+        lock (_stateLock)
+        {
+            channel.Writer.TryWrite(new ZooKeeperStateChange(_state, _state, SessionId, Server, _terminalError));
+            if (IsTerminal(_state))
+            {
+                channel.Writer.TryComplete();
+            }
+            else
+            {
+                _subscribers.Add(channel);
+            }
+        }
+
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var change))
+                {
+                    yield return change;
+                }
+            }
+        }
+        finally
+        {
+            lock (_stateLock)
+            {
+                _subscribers.Remove(channel);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates a node (with <c>create2</c>, <c>createContainer</c> or <c>createTTL</c>) and returns its path and Stat.
+    /// </summary>
+    /// <param name="path">The path; for sequential modes the prefix the 10-digit suffix is appended to.</param>
+    /// <param name="data">The data (at most ~1 MiB, the server's jute.maxbuffer).</param>
+    /// <param name="mode">The create mode. Default: persistent.</param>
+    /// <param name="acl">The ACL. Default: <see cref="Acls.OpenUnsafe"/>.</param>
+    /// <param name="ttl">For the TTL modes: how long the node may stay unmodified and childless (1 ms to 2^40−1 ms).</param>
+    /// <param name="cancellationToken">Abandons the wait (the create may still happen).</param>
+    /// <exception cref="NodeExistsException">The node exists.</exception>
+    /// <exception cref="NoNodeException">The parent does not exist.</exception>
+    /// <exception cref="NoChildrenForEphemeralsException">The parent is ephemeral.</exception>
+    /// <exception cref="UnimplementedException">TTL nodes are disabled on the server.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<CreateResult> CreateAsync(string path, ReadOnlyMemory<byte> data, CreateMode mode = CreateMode.Persistent, IReadOnlyList<Acl>? acl = null, TimeSpan? ttl = null, CancellationToken cancellationToken = default)
+    {
+        var ttlMs = Op.CreateOp.TtlMilliseconds(mode, ttl);
+        PathValidation.Validate(path, nameof(path), sequential: mode is CreateMode.PersistentSequential or CreateMode.EphemeralSequential or CreateMode.PersistentSequentialWithTtl);
+        var r = Rent(Op.CreateOp.CreateOpCode(mode), path);
+        r.Data = data;
+        r.Mode = mode;
+        r.Acl = ValidateAcl(acl ?? Acls.OpenUnsafe);
+        r.Ttl = ttlMs;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        var result = new CreateResult(r.ResultPath!, r.Stat);
+        Return(r);
+        return result;
+    }
+
+    /// <summary>Deletes a node if its data version matches (-1: any).</summary>
+    /// <exception cref="NoNodeException">The node does not exist.</exception>
+    /// <exception cref="BadVersionException">The version does not match.</exception>
+    /// <exception cref="NotEmptyException">The node has children.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask DeleteAsync(string path, int version = -1, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.Delete, path);
+        r.Version = version;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        Return(r);
+    }
+
+    /// <summary>
+    /// The node's Stat, or null when it does not exist. A <paramref name="watcher"/> is armed either way: it fires on
+    /// the node's creation, data change or deletion (once).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Stat?> ExistsAsync(string path, Action<WatchedEvent>? watcher = null, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.Exists, path);
+        r.Watcher = watcher;
+        r.Registration = watcher is null ? WatchRegistration.None : WatchRegistration.Data;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        Stat? result = r.HasStat ? r.Stat : null;
+        Return(r);
+        return result;
+    }
+
+    /// <summary>The node's data and Stat; a <paramref name="watcher"/> fires once on its next data change or deletion.</summary>
+    /// <exception cref="NoNodeException">The node does not exist (no watch is armed).</exception>
+    /// <exception cref="NoAuthException">The ACL denies READ.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<DataResult> GetDataAsync(string path, Action<WatchedEvent>? watcher = null, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.GetData, path);
+        r.Watcher = watcher;
+        r.Registration = watcher is null ? WatchRegistration.None : WatchRegistration.Data;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        var result = new DataResult(r.ResultData ?? [], r.Stat);
+        Return(r);
+        return result;
+    }
+
+    /// <summary>Sets the node's data if its version matches (-1: any); returns the new Stat.</summary>
+    /// <exception cref="NoNodeException">The node does not exist.</exception>
+    /// <exception cref="BadVersionException">The version does not match.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Stat> SetDataAsync(string path, ReadOnlyMemory<byte> data, int version = -1, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.SetData, path);
+        r.Data = data;
+        r.Version = version;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        var stat = r.Stat;
+        Return(r);
+        return stat;
+    }
+
+    /// <summary>The node's children (names) and Stat (<c>getChildren2</c>); a <paramref name="watcher"/> fires once when a child is created or deleted, or the node is deleted.</summary>
+    /// <exception cref="NoNodeException">The node does not exist (no watch is armed).</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<ChildrenResult> GetChildrenAsync(string path, Action<WatchedEvent>? watcher = null, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.GetChildren2, path);
+        r.Watcher = watcher;
+        r.Registration = watcher is null ? WatchRegistration.None : WatchRegistration.Child;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        var result = new ChildrenResult(r.ResultStrings ?? [], r.Stat);
+        Return(r);
+        return result;
+    }
+
+    /// <summary>The number of descendants of the node (all levels, not counting itself).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<int> GetAllChildrenNumberAsync(string path, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.GetAllChildrenNumber, path);
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        var n = r.ResultInt;
+        Return(r);
+        return n;
+    }
+
+    /// <summary>The paths of this session's ephemeral nodes under <paramref name="prefixPath"/> (default: all).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<IReadOnlyList<string>> GetEphemeralsAsync(string prefixPath = "/", CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(prefixPath, nameof(prefixPath));
+        var r = Rent(OpCode.GetEphemerals, prefixPath);
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<string> result = r.ResultStrings ?? [];
+        Return(r);
+        return result;
+    }
+
+    /// <summary>Makes the connected server catch up with the leader: reads issued after it see every write committed before.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask SyncAsync(string path = "/", CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.Sync, path);
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        Return(r);
+    }
+
+    /// <summary>The node's ACL and Stat (needs READ or ADMIN; without ADMIN digest hashes come back masked).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<AclResult> GetAclAsync(string path, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.GetAcl, path);
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        var result = new AclResult(r.ResultAcl ?? [], r.Stat);
+        Return(r);
+        return result;
+    }
+
+    /// <summary>Replaces the node's ACL if its ACL version (<see cref="Stat.Aversion"/>) matches (-1: any); returns the new Stat.</summary>
+    /// <exception cref="BadVersionException">The ACL version does not match.</exception>
+    /// <exception cref="InvalidAclException">The ACL is invalid.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Stat> SetAclAsync(string path, IReadOnlyList<Acl> acl, int aclVersion = -1, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        var r = Rent(OpCode.SetAcl, path);
+        r.Acl = ValidateAcl(acl);
+        r.Version = aclVersion;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        var stat = r.Stat;
+        Return(r);
+        return stat;
+    }
+
+    /// <summary>
+    /// Runs the operations as one atomic transaction: all apply or none. Returns one result per operation. When one
+    /// fails, throws the exception of its error code, with <see cref="ZooKeeperException.MultiResults"/> and
+    /// <see cref="ZooKeeperException.FailedOperationIndex"/> set.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<IReadOnlyList<OpResult>> MultiAsync(IReadOnlyList<Op> operations, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        if (operations.Count == 0)
+        {
+            return [];
+        }
+
+        foreach (var op in operations)
+        {
+            ArgumentNullException.ThrowIfNull(op, nameof(operations));
+        }
+
+        var r = Rent(OpCode.Multi, operations[0].Path);
+        r.Ops = operations;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<OpResult> results = r.ResultOps!;
+        Return(r);
+        return results;
+    }
+
+    /// <summary>
+    /// Adds a persistent (optionally recursive) watch: <paramref name="watcher"/> gets every matching event until
+    /// removed with <see cref="RemoveWatchesAsync"/>. The node need not exist. Events that happen while disconnected
+    /// are not replayed: after a <see cref="EventType.None"/>/<see cref="KeeperState.SyncConnected"/> event, re-read.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask AddWatchAsync(string path, Action<WatchedEvent> watcher, AddWatchMode mode = AddWatchMode.PersistentRecursive, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        ArgumentNullException.ThrowIfNull(watcher);
+        if (!Enum.IsDefined(mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown watch mode.");
+        }
+
+        var r = Rent(OpCode.AddWatch, path);
+        r.IntArgument = (int)mode;
+        r.Watcher = watcher;
+        r.Registration = mode == AddWatchMode.Persistent ? WatchRegistration.Persistent : WatchRegistration.PersistentRecursive;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        Return(r);
+    }
+
+    /// <summary>
+    /// Removes watches of <paramref name="type"/> on <paramref name="path"/>: only <paramref name="watcher"/>'s, or all
+    /// of that type when null. Each removed watcher gets a DataWatchRemoved / ChildWatchRemoved /
+    /// PersistentWatchRemoved event. The server's watch is removed too once no client watch of that type is left
+    /// (unless <paramref name="local"/>, which removes only the client-side registration, even while disconnected).
+    /// </summary>
+    /// <exception cref="NoWatcherException">No such watch is registered.</exception>
+    public async ValueTask RemoveWatchesAsync(string path, WatcherType type, Action<WatchedEvent>? watcher = null, bool local = false, CancellationToken cancellationToken = default)
+    {
+        PathValidation.Validate(path, nameof(path));
+        if (!Enum.IsDefined(type))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown watcher type.");
+        }
+
+        var removed = _watches.Remove(path, type, watcher, out var noneLeft) ?? throw new NoWatcherException(path);
+        try
+        {
+            if (!local && noneLeft)
+            {
+                var r = Rent(OpCode.RemoveWatches, path);
+                r.IntArgument = (int)type;
+                await Submit(r, cancellationToken).ConfigureAwait(false);
+                Return(r);
+            }
+        }
+        finally
+        {
+            foreach (var (w, evt) in removed)
+            {
+                Post(new DispatchItem(new WatchedEvent(evt, KeeperState.SyncConnected, path), w, null, null));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds an identity to the session (<c>addAuth</c>), such as <c>("digest", "user:password"u8)</c>; it is replayed
+    /// on every later connection (even when this call fails with ConnectionLoss). An unknown scheme fails the client
+    /// terminally (<see cref="ZooKeeperState.AuthFailed"/>), as the server closes the connection.
+    /// </summary>
+    /// <exception cref="AuthFailedException">The server rejected it.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask AddAuthAsync(string scheme, ReadOnlyMemory<byte> auth, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(scheme);
+        var copy = auth.ToArray();
+        lock (_auth)
+        {
+            _auth.Add(new(scheme, copy));
+        }
+
+        var r = Rent(OpCode.Auth, null);
+        r.AuthScheme = scheme;
+        r.Data = copy;
+        await Submit(r, cancellationToken).ConfigureAwait(false);
+        Return(r);
+    }
+
+    /// <summary>Closes the session (its ephemeral nodes go at once) and the client; see <see cref="DisposeAsync"/>.</summary>
+    public ValueTask CloseAsync() => DisposeAsync();
+
+    /// <summary>
+    /// Sends <c>closeSession</c> when connected (the server deletes the session's ephemerals at once), stops every
+    /// loop, fails queued requests and delivers <see cref="KeeperState.Closed"/> to watchers. Safe to call twice.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposeStarted, 1) != 0)
+        {
+            if (t_dispatching != this)
+            {
+                await _disposed.Task.ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        try
+        {
+            if (State is ZooKeeperState.Connected or ZooKeeperState.ConnectedReadOnly)
+            {
+                _closing = true;
+                var r = Rent(OpCode.CloseSession, null);
+                var timeout = TimeSpan.FromMilliseconds(Math.Max(100, Volatile.Read(ref _negotiatedTimeoutMs) * 2 / 3));
+                using var deadline = new CancellationTokenSource(timeout, _time);
+                try
+                {
+                    await Submit(r, deadline.Token).ConfigureAwait(false);
+                    Log.Closed(_logger, SessionId);
+                }
+                catch (Exception ex)
+                {
+                    Log.CloseFailed(_logger, SessionId, ex);
+                }
+            }
+
+            _closing = true;
+            EnterTerminal(ZooKeeperState.Closed, new ObjectDisposedException(nameof(ZooKeeperClient), "The ZooKeeper client was closed."));
+            try
+            {
+                await _sessionLoop.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The session loop reports through state changes; nothing to rethrow on close.
+            }
+
+            _events.Writer.TryComplete();
+            if (t_dispatching != this)
+            {
+                await _dispatchLoop.ConfigureAwait(false);
+            }
+
+            _metrics.Dispose();
+        }
+        finally
+        {
+            _disposed.TrySetResult();
+        }
+    }
+
+    internal void ObserveZxid(long zxid)
+    {
+        // Only the read loop writes, one connection at a time; readers use Interlocked.Read.
+        if (zxid > _lastZxid)
+        {
+            Interlocked.Exchange(ref _lastZxid, zxid);
+        }
+    }
+
+    internal void OnProtocolViolation(HostAndPort server, Exception exception) => Log.ProtocolViolation(_logger, server.ToString(), exception);
+
+    internal void OnNotification(ref JuteReader reader)
+    {
+        var type = (EventType)reader.ReadInt();
+        var state = (KeeperState)reader.ReadInt();
+        var path = reader.ReadPath(_chrootBytes) ?? throw new ZooKeeperProtocolException("notification without a path");
+        _metrics.WatchEvent();
+        var watchers = _watches.Materialize(type, path);
+        if (watchers is not null)
+        {
+            Post(new DispatchItem(new WatchedEvent(type, state, path), null, watchers, null));
+        }
+    }
+
+    internal void OnAuthReply(Request? waiter, ErrorCode error, ZooKeeperConnection connection)
+    {
+        if (error == ErrorCode.Ok)
+        {
+            waiter?.TryComplete();
+            return;
+        }
+
+        var exception = ZooKeeperException.Create(error);
+        waiter?.TryComplete(exception);
+        if (error == ErrorCode.AuthFailed)
+        {
+            Log.AuthFailed(_logger, waiter?.AuthScheme ?? "(replayed)");
+            EnterTerminal(ZooKeeperState.AuthFailed, new AuthFailedException(null, $"{connection.Server} rejected an authentication packet."));
+        }
+    }
+
+    /// <summary>Parses a reply into its request and completes it. Runs on the read loop; a parse error propagates (protocol violation).</summary>
+    internal void OnReply(Request r, ErrorCode error, ref JuteReader reader)
+    {
+        if (r.IsCompleted)
+        {
+            // Cancelled by its caller while outstanding: the reply is consumed and dropped, the stream stays in step.
+            return;
+        }
+
+        if (r.StartTimestamp != 0)
+        {
+            _metrics.RecordDuration(r.OpCode, _time.GetElapsedTime(r.StartTimestamp));
+        }
+
+        if (error != ErrorCode.Ok)
+        {
+            if (error == ErrorCode.NoNode && r.OpCode == OpCode.Exists)
+            {
+                // exists() on a missing node arms a creation watch on the server.
+                if (r.Watcher is not null)
+                {
+                    _watches.Add(WatchRegistration.Data, r.Path!, r.Watcher, exists: false);
+                }
+
+                r.TryComplete();
+                return;
+            }
+
+            if (r.OpCode == OpCode.SetWatches2)
+            {
+                Log.SetWatchesFailed(_logger, error);
+            }
+
+            r.TryComplete(ZooKeeperException.Create(error, r.Path));
+            return;
+        }
+
+        switch (r.OpCode)
+        {
+            case OpCode.Create2:
+            case OpCode.CreateContainer:
+            case OpCode.CreateTtl:
+                r.ResultPath = reader.ReadPath(_chrootBytes);
+                r.Stat = reader.ReadStat();
+                break;
+            case OpCode.Exists:
+            case OpCode.SetData:
+            case OpCode.SetAcl:
+                r.Stat = reader.ReadStat();
+                r.HasStat = true;
+                break;
+            case OpCode.GetData:
+                r.ResultData = reader.ReadBuffer();
+                r.Stat = reader.ReadStat();
+                break;
+            case OpCode.GetChildren2:
+                r.ResultStrings = reader.ReadStringVector();
+                r.Stat = reader.ReadStat();
+                break;
+            case OpCode.GetAcl:
+                r.ResultAcl = reader.ReadAclVector();
+                r.Stat = reader.ReadStat();
+                break;
+            case OpCode.GetEphemerals:
+                var ephemerals = reader.ReadStringVector() ?? [];
+                if (_chrootBytes.Length > 0)
+                {
+                    for (var i = 0; i < ephemerals.Count; i++)
+                    {
+                        ephemerals[i] = StripChroot(ephemerals[i]);
+                    }
+                }
+
+                r.ResultStrings = ephemerals;
+                break;
+            case OpCode.GetAllChildrenNumber:
+                r.ResultInt = reader.ReadInt();
+                break;
+            case OpCode.Multi:
+                if (!ParseMulti(r, ref reader))
+                {
+                    return;
+                }
+
+                break;
+            default:
+                // delete, sync, addWatch, removeWatches, setWatches2, closeSession: nothing the caller needs.
+                break;
+        }
+
+        if (r.Watcher is not null && r.Registration != WatchRegistration.None)
+        {
+            _watches.Add(r.Registration, r.Path!, r.Watcher);
+        }
+
+        r.TryComplete();
+    }
+
+    private static bool IsTerminal(ZooKeeperState state) => state is ZooKeeperState.Expired or ZooKeeperState.AuthFailed or ZooKeeperState.Closed;
+
+    private static IReadOnlyList<Acl> ValidateAcl(IReadOnlyList<Acl> acl)
+    {
+        ArgumentNullException.ThrowIfNull(acl);
+        if (acl.Count == 0)
+        {
+            throw new ArgumentException("An ACL needs at least one entry.", nameof(acl));
+        }
+
+        return acl;
+    }
+
+    private bool ParseMulti(Request r, ref JuteReader reader)
+    {
+        var results = new List<OpResult>(r.Ops!.Count);
+        var failed = -1;
+        var failedCode = ErrorCode.Ok;
+        while (true)
+        {
+            var type = (OpCode)reader.ReadInt();
+            var done = reader.ReadBool();
+            reader.ReadInt(); // header err; the error record carries the code
+            if (done)
+            {
+                break;
+            }
+
+            switch (type)
+            {
+                case OpCode.Create:
+                    results.Add(new OpResult.Create(reader.ReadPath(_chrootBytes)!, default));
+                    break;
+                case OpCode.Create2:
+                case OpCode.CreateContainer:
+                case OpCode.CreateTtl:
+                    var path = reader.ReadPath(_chrootBytes)!;
+                    results.Add(new OpResult.Create(path, reader.ReadStat()));
+                    break;
+                case OpCode.Delete:
+                    results.Add(DeleteResult);
+                    break;
+                case OpCode.SetData:
+                    results.Add(new OpResult.SetData(reader.ReadStat()));
+                    break;
+                case OpCode.Check:
+                    results.Add(CheckResult);
+                    break;
+                case OpCode.Error:
+                    var code = (ErrorCode)reader.ReadInt();
+                    if (code != ErrorCode.Ok && failed < 0)
+                    {
+                        failed = results.Count;
+                        failedCode = code;
+                    }
+
+                    results.Add(new OpResult.Failure(code));
+                    break;
+                default:
+                    throw new ZooKeeperProtocolException($"unexpected result type {(int)type} in a multi reply");
+            }
+        }
+
+        if (results.Count != r.Ops.Count)
+        {
+            throw new ZooKeeperProtocolException($"multi reply has {results.Count} results for {r.Ops.Count} operations");
+        }
+
+        if (failed >= 0)
+        {
+            var exception = ZooKeeperException.Create(failedCode, r.Ops[failed].Path);
+            exception.MultiResults = results;
+            exception.FailedOperationIndex = failed;
+            r.TryComplete(exception);
+            return false;
+        }
+
+        r.ResultOps = results;
+        return true;
+    }
+
+    private string StripChroot(string serverPath)
+    {
+        if (_chroot is null || !serverPath.StartsWith(_chroot, StringComparison.Ordinal))
+        {
+            return serverPath;
+        }
+
+        if (serverPath.Length == _chroot.Length)
+        {
+            return "/";
+        }
+
+        return serverPath[_chroot.Length] == '/' ? serverPath[_chroot.Length..] : serverPath;
+    }
+
+    private Request Rent(OpCode op, string? path)
+    {
+        Request? r;
+        lock (_pool)
+        {
+            _pool.TryPop(out r);
+        }
+
+        r ??= new Request();
+        r.Reset();
+        r.OpCode = op;
+        r.Path = path;
+        return r;
+    }
+
+    private void Return(Request r)
+    {
+        r.ReleaseCancellation();
+        lock (_pool)
+        {
+            if (_pool.Count < PoolLimit)
+            {
+                _pool.Push(r);
+            }
+        }
+    }
+
+    private ValueTask Submit(Request r, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        if (_metrics.DurationEnabled)
+        {
+            r.StartTimestamp = _time.GetTimestamp();
+        }
+
+        r.RegisterCancellation(cancellationToken);
+        if (!_outgoing.Writer.TryWrite(r))
+        {
+            r.TryComplete(TerminalException(r.Path));
+        }
+
+        return r.AsValueTask();
+    }
+
+    private Exception TerminalException(string? path)
+    {
+        ZooKeeperState state;
+        Exception? error;
+        lock (_stateLock)
+        {
+            state = _state;
+            error = _terminalError;
+        }
+
+        return state switch
+        {
+            ZooKeeperState.Expired => new SessionExpiredException(path, error?.Message),
+            ZooKeeperState.AuthFailed => new AuthFailedException(path, error?.Message),
+            ZooKeeperState.Closed => new ObjectDisposedException(nameof(ZooKeeperClient), "The ZooKeeper client was closed."),
+            _ => new ConnectionLossException(path, requestSent: false, "The client is closing."),
+        };
+    }
+
+    private void Post(DispatchItem item) => _events.Writer.TryWrite(item);
+}

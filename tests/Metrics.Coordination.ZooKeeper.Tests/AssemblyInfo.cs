@@ -1,0 +1,3 @@
+// Fixtures share one server each; two run at a time on this 2-core machine.
+[assembly: Parallelizable(ParallelScope.Fixtures)]
+[assembly: LevelOfParallelism(2)]
