@@ -94,44 +94,8 @@ public static class MetricsEndpointRouteBuilderExtensions
         }
     }
 
-    /// <summary>Whether an <c>Accept-Encoding</c> value admits gzip: named with q &gt; 0, or <c>*</c> with q &gt; 0 and gzip not refused.</summary>
-    internal static bool AcceptsGzip(StringValues acceptEncoding)
-    {
-        bool? gzip = null;
-        var star = false;
-        foreach (var header in acceptEncoding)
-        {
-            if (string.IsNullOrEmpty(header))
-            {
-                continue;
-            }
-
-            foreach (var item in header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                var parts = item.Split(';', StringSplitOptions.TrimEntries);
-                var quality = 1.0;
-                for (var i = 1; i < parts.Length; i++)
-                {
-                    if (parts[i].StartsWith("q=", StringComparison.OrdinalIgnoreCase)
-                        && !double.TryParse(parts[i].AsSpan(2), NumberStyles.Float, CultureInfo.InvariantCulture, out quality))
-                    {
-                        quality = 0;
-                    }
-                }
-
-                if (parts[0].Equals("gzip", StringComparison.OrdinalIgnoreCase) || parts[0].Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
-                {
-                    gzip = quality > 0;
-                }
-                else if (parts[0] == "*")
-                {
-                    star = quality > 0;
-                }
-            }
-        }
-
-        return gzip ?? star;
-    }
+    /// <summary>Whether the <c>Accept-Encoding</c> header lines admit gzip (see <see cref="ExpositionNegotiation.AcceptsGzip"/>).</summary>
+    internal static bool AcceptsGzip(StringValues acceptEncoding) => ExpositionNegotiation.AcceptsGzip(acceptEncoding.ToString());
 
     /// <summary>Passes writes through to the response body until told to drop them.</summary>
     private sealed class DiscardableStream(Stream inner) : Stream

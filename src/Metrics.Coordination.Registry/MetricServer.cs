@@ -490,41 +490,8 @@ public sealed class MetricServer : IAsyncDisposable
 
     private static string DateHeader() => TimeProvider.System.GetUtcNow().ToString("r", CultureInfo.InvariantCulture);
 
-    /// <summary>Whether an <c>Accept-Encoding</c> value admits gzip: named with q &gt; 0, or <c>*</c> with q &gt; 0 and gzip not refused.</summary>
-    internal static bool AcceptsGzip(string? acceptEncoding)
-    {
-        if (string.IsNullOrEmpty(acceptEncoding))
-        {
-            return false;
-        }
-
-        bool? gzip = null;
-        var star = false;
-        foreach (var item in acceptEncoding.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var parts = item.Split(';', StringSplitOptions.TrimEntries);
-            var quality = 1.0;
-            for (var i = 1; i < parts.Length; i++)
-            {
-                if (parts[i].StartsWith("q=", StringComparison.OrdinalIgnoreCase)
-                    && !double.TryParse(parts[i].AsSpan(2), NumberStyles.Float, CultureInfo.InvariantCulture, out quality))
-                {
-                    quality = 0;
-                }
-            }
-
-            if (parts[0].Equals("gzip", StringComparison.OrdinalIgnoreCase) || parts[0].Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
-            {
-                gzip = quality > 0;
-            }
-            else if (parts[0] == "*")
-            {
-                star = quality > 0;
-            }
-        }
-
-        return gzip ?? star;
-    }
+    /// <summary>Whether an <c>Accept-Encoding</c> value admits gzip (see <see cref="ExpositionNegotiation.AcceptsGzip"/>).</summary>
+    internal static bool AcceptsGzip(string? acceptEncoding) => ExpositionNegotiation.AcceptsGzip(acceptEncoding);
 
     /// <summary>Reads one request head; null when the client closed the connection between requests.</summary>
     private static async ValueTask<Request?> ReadRequestAsync(PipeReader reader, CancellationToken cancellationToken)

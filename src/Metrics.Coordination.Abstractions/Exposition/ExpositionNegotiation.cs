@@ -129,6 +129,45 @@ public static class ExpositionNegotiation
         return new ExpositionContent(bestFormat, bestEscaping, contentType);
     }
 
+    /// <summary>
+    /// Whether an <c>Accept-Encoding</c> value admits gzip: <c>gzip</c> (or <c>x-gzip</c>) named with q &gt; 0, or
+    /// <c>*</c> with q &gt; 0 and gzip not refused. Several header lines may be passed joined with commas.
+    /// </summary>
+    public static bool AcceptsGzip(string? acceptEncoding)
+    {
+        if (string.IsNullOrEmpty(acceptEncoding))
+        {
+            return false;
+        }
+
+        bool? gzip = null;
+        var star = false;
+        foreach (var item in acceptEncoding.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = item.Split(';', StringSplitOptions.TrimEntries);
+            var quality = 1.0;
+            for (var i = 1; i < parts.Length; i++)
+            {
+                if (parts[i].StartsWith("q=", StringComparison.OrdinalIgnoreCase)
+                    && !double.TryParse(parts[i].AsSpan(2), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out quality))
+                {
+                    quality = 0;
+                }
+            }
+
+            if (parts[0].Equals("gzip", StringComparison.OrdinalIgnoreCase) || parts[0].Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
+            {
+                gzip = quality > 0;
+            }
+            else if (parts[0] == "*")
+            {
+                star = quality > 0;
+            }
+        }
+
+        return gzip ?? star;
+    }
+
     /// <summary>The Accept-header spelling of an escaping scheme.</summary>
     public static string EscapingName(NameEscaping escaping) => escaping switch
     {
