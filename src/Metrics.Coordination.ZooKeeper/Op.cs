@@ -46,7 +46,9 @@ public abstract class Op
 
         public long Ttl { get; }
 
-        internal override OpCode OpCode => CreateOpCode(Mode);
+        // Inside a multi, plain modes use create (1), like the Java client: 3.8.0 answers create2 sub-operations
+        // with an empty Stat, so a Stat there would mislead. Container and TTL creates return a real one.
+        internal override OpCode OpCode => CreateOpCode(Mode) is OpCode.Create2 ? OpCode.Create : CreateOpCode(Mode);
 
         internal static OpCode CreateOpCode(CreateMode mode) => mode switch
         {
@@ -111,7 +113,10 @@ public abstract record OpResult
 
     /// <summary>A successful create.</summary>
     /// <param name="Path">The created path (relative to the chroot).</param>
-    /// <param name="Stat">The new node's metadata.</param>
+    /// <param name="Stat">
+    /// The new node's metadata for container and TTL creates; default for the other modes, for which the server
+    /// returns none inside a multi (read it with <c>ExistsAsync</c> when needed).
+    /// </param>
     public sealed record Create(string Path, Stat Stat) : OpResult;
 
     /// <summary>A successful delete.</summary>

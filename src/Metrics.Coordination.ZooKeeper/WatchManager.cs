@@ -148,10 +148,12 @@ internal sealed class WatchManager
 
     /// <summary>
     /// Removes watches of <paramref name="type"/> on <paramref name="path"/> (only <paramref name="watcher"/>'s, or all).
-    /// Returns the removed (watcher, event type) pairs, or null when nothing matched; <paramref name="noneLeft"/> tells
-    /// whether no watch of that type is left on the path, so the server-side watch can go too.
+    /// Returns the removed (watcher, event type) pairs, or null when nothing matched. <paramref name="serverType"/> is the
+    /// removeWatches type to send to the server, or null when the server-side watch must stay because client watches
+    /// still need it: the server keeps one registration per connection and path, shared by standard and persistent
+    /// watches, and 3.8 knows only types 1 (children), 2 (data) and 3 (any) — so persistent ones go with 3.
     /// </summary>
-    public List<(Action<WatchedEvent> Watcher, EventType Event)>? Remove(string path, WatcherType type, Action<WatchedEvent>? watcher, out bool noneLeft)
+    public List<(Action<WatchedEvent> Watcher, EventType Event)>? Remove(string path, WatcherType type, Action<WatchedEvent>? watcher, out int? serverType)
     {
         List<(Action<WatchedEvent>, EventType)>? removed = null;
         lock (_lock)
@@ -179,13 +181,15 @@ internal sealed class WatchManager
                 RemoveFrom(_recursive, path, watcher, EventType.PersistentWatchRemoved, ref removed);
             }
 
-            noneLeft = type switch
+            var anyData = _data.ContainsKey(path) || _exist.ContainsKey(path);
+            var anyChild = _child.ContainsKey(path);
+            var anyPersistent = _persistent.ContainsKey(path) || _recursive.ContainsKey(path);
+            serverType = type switch
             {
-                WatcherType.Data => !_data.ContainsKey(path) && !_exist.ContainsKey(path),
-                WatcherType.Children => !_child.ContainsKey(path),
-                WatcherType.Any => !_data.ContainsKey(path) && !_exist.ContainsKey(path) && !_child.ContainsKey(path),
-                WatcherType.Persistent => !_persistent.ContainsKey(path),
-                _ => !_recursive.ContainsKey(path),
+                WatcherType.Data when !anyData && !anyPersistent => (int)WatcherType.Data,
+                WatcherType.Children when !anyChild && !anyPersistent => (int)WatcherType.Children,
+                WatcherType.Any or WatcherType.Persistent or WatcherType.PersistentRecursive when !anyData && !anyChild && !anyPersistent => (int)WatcherType.Any,
+                _ => null,
             };
         }
 

@@ -105,7 +105,6 @@ public sealed partial class ZooKeeperClient
                     return;
                 }
 
-                _metrics.ConnectionLost();
                 Log.ConnectionLost(_logger, server.ToString(), connection.Age.TotalSeconds, 0, reason);
                 SetState(ZooKeeperState.Suspended, reason);
                 FailQueued(reason);
@@ -281,9 +280,27 @@ public sealed partial class ZooKeeperClient
         }
     }
 
+    /// <summary>Called by a started connection as it fails, before it fails its pending requests.</summary>
+    internal void OnConnectionLost(ZooKeeperConnection connection, Exception reason)
+    {
+        if (!ReferenceEquals(_connection, connection) || _closing)
+        {
+            return;
+        }
+
+        _connection = null;
+        _metrics.ConnectionLost();
+        SetState(ZooKeeperState.Suspended, reason);
+    }
+
     private void SetStateLocked(ZooKeeperState state, Exception? reason)
     {
         var previous = _state;
+        if (previous == state)
+        {
+            return;
+        }
+
         _state = state;
         Log.StateChanged(_logger, previous, state);
         var change = new ZooKeeperStateChange(previous, state, SessionId, state is ZooKeeperState.Connected or ZooKeeperState.ConnectedReadOnly ? _connection?.Server.ToString() : null, reason);

@@ -463,7 +463,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     /// <summary>
     /// Removes watches of <paramref name="type"/> on <paramref name="path"/>: only <paramref name="watcher"/>'s, or all
     /// of that type when null. Each removed watcher gets a DataWatchRemoved / ChildWatchRemoved /
-    /// PersistentWatchRemoved event. The server's watch is removed too once no client watch of that type is left
+    /// PersistentWatchRemoved event. The server's watch is removed too once no client watch on the path needs it
     /// (unless <paramref name="local"/>, which removes only the client-side registration, even while disconnected).
     /// </summary>
     /// <exception cref="NoWatcherException">No such watch is registered.</exception>
@@ -475,13 +475,13 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown watcher type.");
         }
 
-        var removed = _watches.Remove(path, type, watcher, out var noneLeft) ?? throw new NoWatcherException(path);
+        var removed = _watches.Remove(path, type, watcher, out var serverType) ?? throw new NoWatcherException(path);
         try
         {
-            if (!local && noneLeft)
+            if (!local && serverType is { } t)
             {
                 var r = Rent(OpCode.RemoveWatches, path);
-                r.IntArgument = (int)type;
+                r.IntArgument = t;
                 await Submit(r, cancellationToken).ConfigureAwait(false);
                 Return(r);
             }

@@ -144,6 +144,7 @@ internal sealed class ZooKeeperConnection
             foreach (var batch in setWatches)
             {
                 WriteFrame(batch, Xids.SetWatches);
+                batch.Xid = Xids.SetWatches;
                 batch.Sent = true;
                 _pending.Enqueue(batch);
             }
@@ -193,6 +194,14 @@ internal sealed class ZooKeeperConnection
 
         _socket.Dispose();
         _outgoingWriter.TryWrite(Request.WakeupMarker);
+
+        // The state turns Suspended before any caller sees its ConnectionLoss, so a caller that reacts by waiting
+        // for the connection does not see a stale Connected.
+        if (_run is not null)
+        {
+            _client.OnConnectionLost(this, reason);
+        }
+
         foreach (var request in pending)
         {
             request.TryComplete(new ConnectionLossException(request.Path, requestSent: true, $"Connection to {Server} lost while the request was outstanding: {reason.Message}", reason));
