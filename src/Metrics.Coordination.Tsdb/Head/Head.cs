@@ -1,0 +1,198 @@
+using Metrics.Coordination.Abstractions;
+using Metrics.Coordination.Tsdb.Index;
+
+namespace Metrics.Coordination.Tsdb.Head;
+
+/// <summary>
+/// The in-memory head: the newest samples of every series, in XOR chunks, indexed by label. Appenders batch samples
+/// and commit them (WAL first, then memory); queriers read consistent chunk snapshots.
+/// </summary>
+internal sealed class Head
+{
+    private readonly Lock _commitLock = new();
+    private long _minTime = long.MaxValue;
+    private long _maxTime = long.MinValue;
+    private long _minValidTime = long.MinValue;
+
+    public Head(HeadOptions options)
+    {
+        Options = options;
+    }
+
+    public HeadOptions Options { get; }
+
+    public SeriesTable Series { get; } = new();
+
+    public MemPostings Index { get; } = new();
+
+    public SymbolTable Symbols { get; } = new();
+
+    public HeadCounters Counters { get; } = new();
+
+    /// <summary>The write-ahead log commits go through, or null (in-memory database).</summary>
+    public IHeadLog? Log { get; set; }
+
+    /// <summary>The oldest sample's timestamp, or <see cref="long.MaxValue"/> when empty.</summary>
+    public long MinTime => Interlocked.Read(ref _minTime);
+
+    /// <summary>The newest sample's timestamp, or <see cref="long.MinValue"/> when empty.</summary>
+    public long MaxTime => Interlocked.Read(ref _maxTime);
+
+    /// <summary>Samples before this are out of bounds (they belong to persisted blocks).</summary>
+    public long MinValidTime
+    {
+        get => Interlocked.Read(ref _minValidTime);
+        set => Interlocked.Exchange(ref _minValidTime, value);
+    }
+
+    /// <summary>
+    /// The earliest timestamp an appender created now accepts: Prometheus's <c>appendableMinValidTime</c>, the larger
+    /// of <see cref="MinValidTime"/> and half a chunk range before the newest sample.
+    /// </summary>
+    public long AppendableMinValidTime()
+    {
+        var max = MaxTime;
+        var valid = MinValidTime;
+        return max == long.MinValue ? valid : Math.Max(valid, max - (Options.ChunkRange / 2));
+    }
+
+    /// <summary>Starts a batch.</summary>
+    public HeadAppender Appender() => new(this, AppendableMinValidTime());
+
+    /// <summary>The series with <paramref name="labels"/> (empty values dropped), created and indexed when new.</summary>
+    public MemSeries GetOrCreate(Labels labels, out bool created, ulong reference = 0)
+    {
+        var existing = Series.GetByLabels(labels);
+        if (existing is not null)
+        {
+            created = false;
+            return existing;
+        }
+
+        var interned = Symbols.Intern(labels);
+        if (interned.Count == 0)
+        {
+            throw new ArgumentException("A series needs at least one label with a non-empty value.", nameof(labels));
+        }
+
+        var series = Series.GetOrCreate(interned, r => new MemSeries(r, interned), out created, reference);
+        if (created)
+        {
+            Index.Add(series.Ref, interned);
+            Interlocked.Increment(ref Counters.SeriesCreated);
+        }
+
+        return series;
+    }
+
+    /// <summary>Logs and applies a batch; returns the WAL sync token (or −1).</summary>
+    internal long Commit(HeadAppender appender, List<MemSeries> newSeries, List<PendingSample> samples)
+    {
+        var token = -1L;
+        lock (_commitLock)
+        {
+            if (Log is { } log && (newSeries.Count > 0 || samples.Count > 0))
+            {
+                token = log.Log(newSeries, samples);
+            }
+
+            long min = long.MaxValue, max = long.MinValue, appended = 0, rejected = 0;
+            foreach (var p in samples)
+            {
+                var s = p.Series;
+                lock (s)
+                {
+                    if (s.Append(p.T, p.V, Options.ChunkRange, Options.SamplesPerChunk))
+                    {
+                        appended++;
+                        min = Math.Min(min, p.T);
+                        max = Math.Max(max, p.T);
+                    }
+                    else if (!(s.LastTime == p.T && s.LastValueBits == p.V))
+                    {
+                        rejected++;
+                    }
+
+                    if (ReferenceEquals(s.PendingOwner, appender))
+                    {
+                        s.PendingOwner = null;
+                    }
+                }
+            }
+
+            Interlocked.Add(ref Counters.SamplesAppended, appended);
+            Interlocked.Add(ref Counters.OutOfOrderSamples, rejected);
+            if (appended > 0)
+            {
+                UpdateTimes(min, max);
+            }
+        }
+
+        return token;
+    }
+
+    /// <summary>Applies one replayed sample (WAL replay: no logging, no pending state).</summary>
+    internal bool Replay(MemSeries series, long t, ulong v)
+    {
+        lock (series)
+        {
+            if (!series.Append(t, v, Options.ChunkRange, Options.SamplesPerChunk))
+            {
+                return false;
+            }
+        }
+
+        UpdateTimes(t, t);
+        return true;
+    }
+
+    /// <summary>Widens the head's time range to include [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    internal void UpdateTimes(long min, long max)
+    {
+        long seen;
+        while (min < (seen = Interlocked.Read(ref _minTime)) && Interlocked.CompareExchange(ref _minTime, min, seen) != seen)
+        {
+        }
+
+        while (max > (seen = Interlocked.Read(ref _maxTime)) && Interlocked.CompareExchange(ref _maxTime, max, seen) != seen)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Drops chunks that end before <paramref name="mint"/> (persisted in a block) and series left empty, and stops
+    /// accepting samples before it. Returns the references of the removed series.
+    /// </summary>
+    internal Dictionary<ulong, Labels> Truncate(long mint)
+    {
+        MinValidTime = Math.Max(MinValidTime, mint);
+        var removed = new Dictionary<ulong, Labels>();
+        var newMin = long.MaxValue;
+        foreach (var s in Series.All())
+        {
+            lock (s)
+            {
+                Interlocked.Add(ref Counters.ChunksRemoved, s.TruncateBefore(mint));
+                if (s.IsEmpty && s.PendingOwner is null)
+                {
+                    removed.Add(s.Ref, s.Labels);
+                    Series.Remove(s);
+                }
+                else
+                {
+                    newMin = Math.Min(newMin, s.MinTime);
+                }
+            }
+        }
+
+        Index.Delete(removed);
+        Interlocked.Add(ref Counters.SeriesRemoved, removed.Count);
+        Interlocked.Exchange(ref _minTime, newMin);
+        if (newMin == long.MaxValue)
+        {
+            Interlocked.Exchange(ref _maxTime, long.MinValue);
+        }
+
+        return removed;
+    }
+}

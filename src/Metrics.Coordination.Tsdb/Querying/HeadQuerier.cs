@@ -1,0 +1,111 @@
+using Metrics.Coordination.Abstractions;
+using Metrics.Coordination.Abstractions.Storage;
+using Metrics.Coordination.Tsdb.Head;
+using Metrics.Coordination.Tsdb.Index;
+
+namespace Metrics.Coordination.Tsdb.Querying;
+
+/// <summary>Reads the head over [mint, maxt] (inclusive): postings from the inverted index, chunks snapshotted per series under its lock.</summary>
+internal sealed class HeadQuerier : IQuerier
+{
+    private readonly Head.Head _head;
+    private readonly long _mint;
+    private readonly long _maxt;
+
+    public HeadQuerier(Head.Head head, long mint, long maxt)
+    {
+        _head = head;
+        _mint = mint;
+        _maxt = maxt;
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<ISeries> Select(bool sorted, SelectHints hints, params LabelMatcher[] matchers)
+    {
+        var refs = PostingsForMatchers.Select(_head.Index, matchers);
+        var result = new List<ISeries>();
+        foreach (var r in refs)
+        {
+            var s = _head.Series.GetByRef(r);
+            if (s is null)
+            {
+                continue;
+            }
+
+            var chunks = new List<ChunkMeta>();
+            lock (s)
+            {
+                s.Snapshot(_mint, _maxt, chunks);
+            }
+
+            if (chunks.Count > 0)
+            {
+                result.Add(new ChunkedSeries(s.Labels, chunks, null, _mint, _maxt));
+            }
+        }
+
+        if (sorted)
+        {
+            result.Sort(static (a, b) => Utf8Order.CompareLabels(a.Labels, b.Labels));
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> LabelNames(params LabelMatcher[] matchers)
+    {
+        if (matchers.Length == 0)
+        {
+            return _head.Index.LabelNames();
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var s in SelectSeries(matchers))
+        {
+            foreach (var l in s.Labels.AsSpan())
+            {
+                names.Add(l.Name);
+            }
+        }
+
+        return [.. names.Order(Utf8Order.Instance)];
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> LabelValues(string name, params LabelMatcher[] matchers)
+    {
+        if (matchers.Length == 0)
+        {
+            return _head.Index.LabelValues(name);
+        }
+
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var s in SelectSeries(matchers))
+        {
+            var v = s.Labels.Get(name);
+            if (v.Length > 0)
+            {
+                values.Add(v);
+            }
+        }
+
+        return [.. values.Order(Utf8Order.Instance)];
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private IEnumerable<MemSeries> SelectSeries(LabelMatcher[] matchers)
+    {
+        foreach (var r in PostingsForMatchers.Select(_head.Index, matchers))
+        {
+            if (_head.Series.GetByRef(r) is { } s)
+            {
+                yield return s;
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Metrics.Coordination.Tsdb;
+
+/// <summary>When the write-ahead log is fsynced. Every policy hands each committed batch to the operating system before <c>Commit</c> returns, so a killed process loses nothing; the policy decides what a power loss can take.</summary>
+public enum WalFsyncPolicy
+{
+    /// <summary>fsync before every <c>Commit</c> returns: nothing committed is lost even on power failure; slowest.</summary>
+    PerCommit,
+
+    /// <summary>fsync on a timer (<see cref="TsdbOptions.WalFsyncInterval"/>) and when a segment is completed: a power failure loses at most the last interval.</summary>
+    Interval,
+
+    /// <summary>Never fsync explicitly (segments are still fsynced when completed, as Prometheus does); the operating system writes back when it likes.</summary>
+    None,
+}
+
+/// <summary>Settings of a <see cref="TimeSeriesDatabase"/>, validated and copied when it opens.</summary>
+public sealed class TsdbOptions
+{
+    /// <summary>Prometheus's WAL segment size, 128 MiB.</summary>
+    public const int DefaultWalSegmentSize = 128 * 1024 * 1024;
+
+    /// <summary>The WAL page size (Prometheus's, fixed by the format).</summary>
+    internal const int WalPageSize = 32 * 1024;
+
+    /// <summary>
+    /// The data directory (blocks, <c>wal/</c>), created if missing. Null (the default) keeps everything in memory:
+    /// no WAL, no blocks.
+    /// </summary>
+    public string? Directory { get; set; }
+
+    /// <summary>The block range: chunks never cross a multiple of it and blocks cover one range each. Default 2 h (Prometheus's); a whole number of milliseconds.</summary>
+    public TimeSpan BlockDuration { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>When the WAL is fsynced. Default <see cref="WalFsyncPolicy.Interval"/>.</summary>
+    public WalFsyncPolicy WalFsyncPolicy { get; set; } = WalFsyncPolicy.Interval;
+
+    /// <summary>The fsync period for <see cref="WalFsyncPolicy.Interval"/>. Default 1 s.</summary>
+    public TimeSpan WalFsyncInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>WAL segment size in bytes: a multiple of 32 KiB, at least 64 KiB. Default 128 MiB (Prometheus's).</summary>
+    public int WalSegmentSize { get; set; } = DefaultWalSegmentSize;
+
+    /// <summary>Where logs go. Default: nowhere.</summary>
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+
+    /// <summary>The clock (block ULIDs, fsync timer). Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        if (BlockDuration <= TimeSpan.Zero || BlockDuration.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BlockDuration), BlockDuration, "The block duration must be a positive whole number of milliseconds.");
+        }
+
+        if (WalSegmentSize < 2 * WalPageSize || WalSegmentSize % WalPageSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WalSegmentSize), WalSegmentSize, "The WAL segment size must be a multiple of 32 KiB and at least 64 KiB.");
+        }
+
+        if (WalFsyncPolicy == WalFsyncPolicy.Interval && WalFsyncInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WalFsyncInterval), WalFsyncInterval, "The fsync interval must be positive.");
+        }
+
+        if (!Enum.IsDefined(WalFsyncPolicy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WalFsyncPolicy), WalFsyncPolicy, "Unknown fsync policy.");
+        }
+
+        ArgumentNullException.ThrowIfNull(LoggerFactory);
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+    }
+}
