@@ -374,7 +374,7 @@ public sealed class MetricRegistry
         series.Inc();
     }
 
-    private TMetric Register<TMetric>(string name, string help, MetricType type, MetricOptions options, string shape, Func<TMetric> create)
+    internal TMetric Register<TMetric>(string name, string help, MetricType type, MetricOptions options, string shape, Func<TMetric> create)
         where TMetric : Metric
     {
         ArgumentNullException.ThrowIfNull(name);
