@@ -27,29 +27,11 @@ builder.Services.AddHostedService<WorkSimulator>();
 var app = builder.Build();
 var metrics = app.Services.GetRequiredService<AppMetrics>();
 
-// Count, time and track every request except scrapes themselves.
-app.Use(async (context, next) =>
-{
-    if (context.Request.Path.StartsWithSegments("/metrics"))
-    {
-        await next(context);
-        return;
-    }
-
-    metrics.InFlight.Inc();
-    var started = Stopwatch.GetTimestamp();
-    try
-    {
-        await next(context);
-    }
-    finally
-    {
-        metrics.InFlight.Dec();
-        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-        metrics.Requests.WithLabels(context.Request.Method, route, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-        metrics.Latency.WithLabels(route).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-    }
-});
+// HTTP server metrics come from ASP.NET Core's own Meter instruments (http.server.request.duration, ...), published
+// through the bridge with Prometheus names; process and .NET runtime metrics come from the default collectors.
+var registry = app.Services.GetRequiredService<MetricRegistry>();
+registry.AddDefaultCollectors();
+registry.AddMeterBridge(new MeterBridgeOptions { Meters = ["Microsoft.AspNetCore.*", "System.Net.Http"] });
 
 app.MapGet("/", () => "Hello from the Metrics.Coordination quickstart. Metrics are at /metrics.\n");
 app.MapGet("/work/{size:int}", async (int size) =>
@@ -74,15 +56,6 @@ app.Run();
 /// <summary>The quickstart's instruments, created once from the registry.</summary>
 internal sealed class AppMetrics(MetricRegistry registry)
 {
-    public Counter Requests { get; } = registry.CreateCounter("quickstart_http_requests_total", "HTTP requests handled.", "method", "route", "code");
-
-    public Gauge InFlight { get; } = registry.CreateGauge("quickstart_http_requests_in_flight", "HTTP requests being handled now.");
-
-    public Histogram Latency { get; } = registry.CreateHistogram(
-        "quickstart_http_request_duration_seconds",
-        "HTTP request latency.",
-        new HistogramOptions { Unit = "seconds", LabelNames = ["route"], Buckets = Buckets.Default });
-
     public Summary PayloadSize { get; } = registry.CreateSummary(
         "quickstart_payload_size_bytes",
         "Sizes of simulated work items.",
