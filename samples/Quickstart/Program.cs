@@ -5,7 +5,6 @@
 //   ASPNETCORE_URLS=http://127.0.0.1:6000 dotnet run --project samples/Quickstart
 //
 // Then: curl http://127.0.0.1:5099/metrics   (or with -H 'Accept: application/openmetrics-text' for OpenMetrics)
-using System.Diagnostics;
 using Metrics.Coordination.AspNetCore;
 using Metrics.Coordination.Registry;
 using Microsoft.AspNetCore.Hosting.Server;
