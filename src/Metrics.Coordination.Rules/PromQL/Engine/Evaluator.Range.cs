@@ -1,0 +1,508 @@
+using System.Globalization;
+using Metrics.Coordination.Abstractions;
+
+namespace Metrics.Coordination.Rules.PromQL;
+
+internal sealed partial class Evaluator
+{
+    /// <summary>The window of one series at one step, and what the function needs besides it.</summary>
+    private readonly ref struct Window(ReadOnlySpan<long> t, ReadOnlySpan<double> f, long rangeStart, long rangeEnd, long rangeMs, long evalTime)
+    {
+        public ReadOnlySpan<long> T { get; } = t;
+
+        public ReadOnlySpan<double> F { get; } = f;
+
+        /// <summary>The exclusive window start in ms.</summary>
+        public long RangeStart { get; } = rangeStart;
+
+        /// <summary>The inclusive window end in ms.</summary>
+        public long RangeEnd { get; } = rangeEnd;
+
+        public long RangeMs { get; } = rangeMs;
+
+        /// <summary>The step time (before offset/@).</summary>
+        public long EvalTime { get; } = evalTime;
+    }
+
+    private Value EvalRangeFunction(Call call, int matrixIndex, Grid g)
+    {
+        var name = call.Function.Name;
+        var arg = call.Args[matrixIndex];
+        var scalars = new ScalarValue?[call.Args.Count];
+        for (var a = 0; a < call.Args.Count; a++)
+        {
+            if (a != matrixIndex)
+            {
+                scalars[a] = Eval(call.Args[a], g) as ScalarValue;
+            }
+        }
+
+        if (name == "double_exponential_smoothing")
+        {
+            for (var i = 0; i < g.Count; i++)
+            {
+                var sf = scalars[1]!.Values[i];
+                var tf = scalars[2]!.Values[i];
+                if (!(sf > 0 && sf < 1))
+                {
+                    throw ExecError(string.Create(CultureInfo.InvariantCulture, $"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:F6}"));
+                }
+
+                if (!(tf > 0 && tf < 1))
+                {
+                    throw ExecError(string.Create(CultureInfo.InvariantCulture, $"invalid trend factor. Expected: 0 < tf < 1, got: {tf:F6}"));
+                }
+            }
+        }
+
+        if (name == "quantile_over_time")
+        {
+            foreach (var q in scalars[0]!.Values)
+            {
+                if (!(q >= 0 && q <= 1))
+                {
+                    Warn($"quantile value should be between 0 and 1, got {FormatG(q)}", call.Args[0].Position);
+                    break;
+                }
+            }
+        }
+
+        var w = WindowOf(arg);
+        var keepName = name is "last_over_time" or "first_over_time";
+        var counterCheck = name is "rate" or "increase";
+        var builder = new SeriesBuilder(g.Count);
+        var anyPresent = name == "absent_over_time" ? new bool[g.Count] : null;
+        var values = new List<double>();
+        var saved = _currentFunction;
+        _currentFunction = name;
+        ForEachRangeSeries(arg, g, (metric, dropName, ts, fs, count) =>
+        {
+            var (outMetric, outDrop) = keepName ? (metric, dropName) : DropNameOf(metric, dropName);
+            if (counterCheck && count > 0)
+            {
+                var metricName = metric.Name;
+                if (metricName.Length > 0 && !metricName.EndsWith("_total", StringComparison.Ordinal) && !metricName.EndsWith("_sum", StringComparison.Ordinal) &&
+                    !metricName.EndsWith("_count", StringComparison.Ordinal) && !metricName.EndsWith("_bucket", StringComparison.Ordinal))
+                {
+                    Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {Parser.GoQuote(metricName)}", call.Args[matrixIndex].Position);
+                }
+            }
+
+            StepSeries? o = null;
+            int lo = 0, hi = 0;
+            for (var i = 0; i < g.Count; i++)
+            {
+                var r = w.Ref(g.Time(i));
+                while (hi < count && ts[hi] <= r)
+                {
+                    hi++;
+                }
+
+                while (lo < hi && ts[lo] <= r - w.Range)
+                {
+                    lo++;
+                }
+
+                if (hi == lo)
+                {
+                    continue;
+                }
+
+                if (anyPresent is not null)
+                {
+                    anyPresent[i] = true;
+                    continue;
+                }
+
+                var window = new Window(ts.AsSpan(lo, hi - lo), fs.AsSpan(lo, hi - lo), r - w.Range, r, w.Range, g.Time(i));
+                if (!ApplyRangeFunction(name, window, scalars, i, values, out var v))
+                {
+                    continue;
+                }
+
+                o ??= builder.Get(outMetric, outDrop);
+                if (o.Present[i])
+                {
+                    throw ExecError("vector cannot contain metrics with the same labelset");
+                }
+
+                o.Set(i, v);
+            }
+        });
+        _currentFunction = saved;
+
+        if (anyPresent is not null)
+        {
+            var o = new StepSeries(AbsentLabels(Unwrap(arg)), false, g.Count);
+            for (var i = 0; i < g.Count; i++)
+            {
+                if (!anyPresent[i])
+                {
+                    o.Set(i, 1);
+                }
+            }
+
+            return new VectorValue(o.PresentCount > 0 ? [o] : []);
+        }
+
+        return builder.ToValue();
+    }
+
+    private static bool ApplyRangeFunction(string name, Window w, ScalarValue?[] scalars, int step, List<double> scratch, out double result)
+    {
+        var f = w.F;
+        var t = w.T;
+        result = 0;
+        switch (name)
+        {
+            case "rate":
+                return ExtrapolatedRate(w, isCounter: true, isRate: true, out result);
+            case "increase":
+                return ExtrapolatedRate(w, isCounter: true, isRate: false, out result);
+            case "delta":
+                return ExtrapolatedRate(w, isCounter: false, isRate: false, out result);
+            case "irate":
+            case "idelta":
+            {
+                if (f.Length < 2)
+                {
+                    return false;
+                }
+
+                var last = f[^1];
+                var prev = f[^2];
+                var interval = t[^1] - t[^2];
+                if (interval == 0)
+                {
+                    return false;
+                }
+
+                if (name == "irate")
+                {
+                    result = last < prev ? last : last - prev;
+                    result /= interval / 1000.0;
+                }
+                else
+                {
+                    result = last - prev;
+                }
+
+                return true;
+            }
+
+            case "deriv":
+            {
+                if (f.Length < 2)
+                {
+                    return false;
+                }
+
+                (result, _) = LinearRegression(t, f, t[0]);
+                return true;
+            }
+
+            case "predict_linear":
+            {
+                if (f.Length < 2)
+                {
+                    return false;
+                }
+
+                var (slope, intercept) = LinearRegression(t, f, w.EvalTime);
+                result = (slope * scalars[1]!.Values[step]) + intercept;
+                return true;
+            }
+
+            case "resets":
+            case "changes":
+            {
+                var n = 0;
+                for (var i = 1; i < f.Length; i++)
+                {
+                    var cur = f[i];
+                    var prev = f[i - 1];
+                    if (name == "resets" ? cur < prev : !(cur == prev || (double.IsNaN(cur) && double.IsNaN(prev))))
+                    {
+                        n++;
+                    }
+                }
+
+                result = n;
+                return true;
+            }
+
+            case "sum_over_time":
+            {
+                double sum = 0, c = 0;
+                foreach (var v in f)
+                {
+                    (sum, c) = KahanSumInc(v, sum, c);
+                }
+
+                result = sum + c;
+                return true;
+            }
+
+            case "avg_over_time":
+                result = AverageOf(f);
+                return true;
+            case "count_over_time":
+                result = f.Length;
+                return true;
+            case "min_over_time":
+            case "max_over_time":
+            {
+                var m = f[0];
+                foreach (var v in f[1..])
+                {
+                    if ((name == "min_over_time" ? v < m : v > m) || double.IsNaN(m))
+                    {
+                        m = v;
+                    }
+                }
+
+                result = m;
+                return true;
+            }
+
+            case "last_over_time":
+                result = f[^1];
+                return true;
+            case "first_over_time":
+                result = f[0];
+                return true;
+            case "present_over_time":
+                result = 1;
+                return true;
+            case "ts_of_last_over_time":
+                result = t[^1] / 1000.0;
+                return true;
+            case "ts_of_first_over_time":
+                result = t[0] / 1000.0;
+                return true;
+            case "ts_of_min_over_time":
+            case "ts_of_max_over_time":
+            {
+                var m = f[0];
+                var at = t[0];
+                for (var i = 1; i < f.Length; i++)
+                {
+                    var v = f[i];
+                    if ((name == "ts_of_min_over_time" ? v <= m : v >= m) || double.IsNaN(m))
+                    {
+                        m = v;
+                        at = t[i];
+                    }
+                }
+
+                result = at / 1000.0;
+                return true;
+            }
+
+            case "stddev_over_time":
+            case "stdvar_over_time":
+            {
+                double count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+                foreach (var v in f)
+                {
+                    count++;
+                    var delta = v - (mean + cMean);
+                    (mean, cMean) = KahanSumInc(delta / count, mean, cMean);
+                    (aux, cAux) = KahanSumInc(delta * (v - (mean + cMean)), aux, cAux);
+                }
+
+                var variance = (aux + cAux) / count;
+                result = name == "stdvar_over_time" ? variance : Math.Sqrt(variance);
+                return true;
+            }
+
+            case "quantile_over_time":
+                scratch.Clear();
+                foreach (var v in f)
+                {
+                    scratch.Add(v);
+                }
+
+                result = Quantile(scalars[0]!.Values[step], scratch);
+                return true;
+            case "mad_over_time":
+            {
+                scratch.Clear();
+                foreach (var v in f)
+                {
+                    scratch.Add(v);
+                }
+
+                var median = Quantile(0.5, scratch);
+                scratch.Clear();
+                foreach (var v in f)
+                {
+                    scratch.Add(Math.Abs(v - median));
+                }
+
+                result = Quantile(0.5, scratch);
+                return true;
+            }
+
+            case "double_exponential_smoothing":
+            {
+                if (f.Length < 2)
+                {
+                    return false;
+                }
+
+                var sf = scalars[1]!.Values[step];
+                var tf = scalars[2]!.Values[step];
+                double s0 = 0, s1 = f[0], b = f[1] - f[0];
+                for (var i = 1; i < f.Length; i++)
+                {
+                    var x = sf * f[i];
+                    if (i > 1)
+                    {
+                        b = (tf * (s1 - s0)) + ((1 - tf) * b);
+                    }
+
+                    var y = (1 - sf) * (s1 + b);
+                    s0 = s1;
+                    s1 = x + y;
+                }
+
+                result = s1;
+                return true;
+            }
+
+            default:
+                throw ExecError($"function \"{name}\" is not implemented");
+        }
+    }
+
+    /// <summary>The mean with Kahan summation, switching to an incremental mean if the sum would overflow (as Prometheus's avg).</summary>
+    private static double AverageOf(ReadOnlySpan<double> f)
+    {
+        double sum = f[0], count = 1, mean = 0, c = 0;
+        var incremental = false;
+        for (var i = 1; i < f.Length; i++)
+        {
+            count = i + 1;
+            if (!incremental)
+            {
+                var (ns, nc) = KahanSumInc(f[i], sum, c);
+                if (!double.IsInfinity(ns))
+                {
+                    (sum, c) = (ns, nc);
+                    continue;
+                }
+
+                incremental = true;
+                mean = sum / (count - 1);
+                c /= count - 1;
+            }
+
+            var q = (count - 1) / count;
+            (mean, c) = KahanSumInc(f[i] / count, q * mean, q * c);
+        }
+
+        return incremental ? mean + c : (sum / count) + (c / count);
+    }
+
+    /// <summary>
+    /// rate/increase/delta: the change over the window, corrected for counter resets, extrapolated to the window
+    /// edges unless the first/last sample is more than 1.1 average intervals away from them (then by half an interval),
+    /// and for counters not below zero.
+    /// </summary>
+    private static bool ExtrapolatedRate(Window w, bool isCounter, bool isRate, out double result)
+    {
+        result = 0;
+        var f = w.F;
+        var t = w.T;
+        if (f.Length < 2)
+        {
+            return false;
+        }
+
+        var value = f[^1] - f[0];
+        if (isCounter)
+        {
+            var prev = f[0];
+            for (var i = 1; i < f.Length; i++)
+            {
+                if (f[i] < prev)
+                {
+                    value += prev;
+                }
+
+                prev = f[i];
+            }
+        }
+
+        var durationToStart = (t[0] - w.RangeStart) / 1000.0;
+        var durationToEnd = (w.RangeEnd - t[^1]) / 1000.0;
+        var sampledInterval = (t[^1] - t[0]) / 1000.0;
+        var averageInterval = sampledInterval / (f.Length - 1);
+        var threshold = averageInterval * 1.1;
+        if (durationToStart >= threshold)
+        {
+            durationToStart = averageInterval / 2;
+        }
+
+        if (isCounter && value > 0 && f[0] >= 0)
+        {
+            var durationToZero = sampledInterval * (f[0] / value);
+            if (durationToZero < durationToStart)
+            {
+                durationToStart = durationToZero;
+            }
+        }
+
+        if (durationToEnd >= threshold)
+        {
+            durationToEnd = averageInterval / 2;
+        }
+
+        var factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+        if (isRate)
+        {
+            factor /= w.RangeMs / 1000.0;
+        }
+
+        result = value * factor;
+        return true;
+    }
+
+    /// <summary>Least-squares slope and intercept (at <paramref name="interceptTime"/>), with compensated sums.</summary>
+    internal static (double Slope, double Intercept) LinearRegression(ReadOnlySpan<long> t, ReadOnlySpan<double> f, long interceptTime)
+    {
+        double n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+        var initY = f[0];
+        var constY = true;
+        for (var i = 0; i < f.Length; i++)
+        {
+            if (constY && i > 0 && f[i] != initY)
+            {
+                constY = false;
+            }
+
+            n++;
+            var x = (t[i] - interceptTime) / 1e3;
+            (sumX, cX) = KahanSumInc(x, sumX, cX);
+            (sumY, cY) = KahanSumInc(f[i], sumY, cY);
+            (sumXY, cXY) = KahanSumInc(x * f[i], sumXY, cXY);
+            (sumX2, cX2) = KahanSumInc(x * x, sumX2, cX2);
+        }
+
+        if (constY)
+        {
+            return double.IsInfinity(initY) ? (double.NaN, double.NaN) : (0, initY);
+        }
+
+        sumX += cX;
+        sumY += cY;
+        sumXY += cXY;
+        sumX2 += cX2;
+        var covXY = sumXY - (sumX * sumY / n);
+        var varX = sumX2 - (sumX * sumX / n);
+        var slope = covXY / varX;
+        var intercept = (sumY / n) - (slope * sumX / n);
+        return (slope, intercept);
+    }
+}

@@ -1,0 +1,46 @@
+namespace Metrics.Coordination.Rules.PromQL;
+
+/// <summary>Parser settings. Defaults match a Prometheus 3 server started without feature flags.</summary>
+public sealed class PromQLParserOptions
+{
+    /// <summary>
+    /// Accept Prometheus's experimental functions and aggregations (<c>limitk</c>, <c>limit_ratio</c>,
+    /// <c>mad_over_time</c>, <c>sort_by_label</c>, <c>double_exponential_smoothing</c>, <c>ts_of_*_over_time</c>, ...),
+    /// as <c>--enable-feature=promql-experimental-functions</c> does. Default false.
+    /// </summary>
+    public bool EnableExperimentalFunctions { get; set; }
+}
+
+/// <summary>
+/// A parsed, type-checked PromQL expression. <see cref="ToString"/> prints it back in canonical form; parsing that
+/// text again gives the same expression.
+/// </summary>
+public sealed class PromQLExpression
+{
+    private PromQLExpression(string query, Expr root)
+    {
+        Query = query;
+        Root = root;
+    }
+
+    /// <summary>The text the expression was parsed from.</summary>
+    public string Query { get; }
+
+    /// <summary>What the expression evaluates to.</summary>
+    public PromQLValueType Type => Root.Type;
+
+    internal Expr Root { get; }
+
+    /// <summary>Parses and type-checks <paramref name="query"/>. Throws <see cref="PromQLParseException"/> with the position of the first error.</summary>
+    public static PromQLExpression Parse(string query, PromQLParserOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var root = Parser.Parse(query, options?.EnableExperimentalFunctions ?? false);
+        return new PromQLExpression(query, root);
+    }
+
+    internal static PromQLExpression FromTree(string query, Expr root) => new(query, root);
+
+    /// <summary>The expression in canonical PromQL form.</summary>
+    public override string ToString() => Printer.Print(Root);
+}
