@@ -1,0 +1,51 @@
+using System.Globalization;
+using Metrics.Coordination.Abstractions;
+using Metrics.Coordination.Abstractions.Storage;
+using Metrics.Coordination.Tsdb;
+
+// Usage: CrashHelper <dir> <PerCommit|Interval|None> <series> [segmentSize]
+// Opens the database (replaying its WAL), resumes after the newest batch found, then forever: appends one sample per
+// series for batch b at t = Start + b * 1000 with value b * 1000 + series, commits, and prints "C <b>" only after
+// Commit returned. The parent kills it with SIGKILL at a random moment and checks every acknowledged batch survived.
+const long Start = 1_699_999_200_000;
+var dir = args[0];
+var policy = Enum.Parse<WalFsyncPolicy>(args[1]);
+var seriesCount = int.Parse(args[2], CultureInfo.InvariantCulture);
+var segmentSize = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : TsdbOptions.DefaultWalSegmentSize;
+
+using var db = TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir, WalFsyncPolicy = policy, WalSegmentSize = segmentSize });
+var next = 0L;
+using (var q = db.Querier(long.MinValue, long.MaxValue))
+{
+    foreach (var s in q.Select(false, default))
+    {
+        var it = s.Iterator();
+        while (it.Next())
+        {
+            next = Math.Max(next, ((it.Timestamp - Start) / 1000) + 1);
+        }
+    }
+}
+
+var labels = new Labels[seriesCount];
+for (var i = 0; i < seriesCount; i++)
+{
+    labels[i] = Labels.FromStrings("__name__", "crash", "series", i.ToString(CultureInfo.InvariantCulture));
+}
+
+var refs = new SeriesRef[seriesCount];
+var stdout = Console.Out;
+stdout.WriteLine($"R {next}");
+stdout.Flush();
+for (var b = next; ; b++)
+{
+    var app = db.Appender();
+    for (var i = 0; i < seriesCount; i++)
+    {
+        refs[i] = app.Append(new AppendRequest { Ref = refs[i], Labels = labels[i], TimestampMs = Start + (b * 1000), Value = (b * 1000.0) + i });
+    }
+
+    app.Commit();
+    stdout.WriteLine($"C {b}");
+    stdout.Flush();
+}
