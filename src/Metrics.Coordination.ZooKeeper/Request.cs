@@ -19,7 +19,7 @@ internal enum WatchRegistration : byte
 /// arrives and is skipped). Exactly one completion wins (<see cref="TryComplete"/>); continuations always run on the
 /// thread pool, never on the read loop.
 /// </summary>
-internal sealed class Request : IValueTaskSource
+internal sealed class Request : IValueTaskSource, IValueTaskSource<DataResult>, IValueTaskSource<Stat>, IValueTaskSource<Stat?>, IValueTaskSource<CreateResult>
 {
     /// <summary>Tells the writer to send a ping (xid -2); never completed.</summary>
     public static readonly Request PingMarker = new() { OpCode = OpCode.Ping };
@@ -61,6 +61,9 @@ internal sealed class Request : IValueTaskSource
     public List<Acl>? ResultAcl;
     public int ResultInt;
     public List<OpResult>? ResultOps;
+
+    /// <summary>The pool a typed result returns this request to, once read (hot operations without async state machines).</summary>
+    public Stack<Request>? Pool;
 
     public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 
@@ -130,10 +133,65 @@ internal sealed class Request : IValueTaskSource
     /// <summary>Called by the owner after a successful await, before reading results and returning it to the pool.</summary>
     public void ReleaseCancellation() => _cancellation.Dispose();
 
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+    // The typed results: read the fields, then go back to the pool (a failed or cancelled request throws first and is
+    // left to the GC, since the wire may still hold it).
+    DataResult IValueTaskSource<DataResult>.GetResult(short token)
+    {
+        _core.GetResult(token);
+        var result = new DataResult(ResultData ?? [], Stat);
+        ReturnToPool();
+        return result;
+    }
 
-    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(continuation, state, token, flags);
+    Stat IValueTaskSource<Stat>.GetResult(short token)
+    {
+        _core.GetResult(token);
+        var result = Stat;
+        ReturnToPool();
+        return result;
+    }
+
+    Stat? IValueTaskSource<Stat?>.GetResult(short token)
+    {
+        _core.GetResult(token);
+        Stat? result = HasStat ? Stat : null;
+        ReturnToPool();
+        return result;
+    }
+
+    CreateResult IValueTaskSource<CreateResult>.GetResult(short token)
+    {
+        _core.GetResult(token);
+        var result = new CreateResult(ResultPath!, Stat);
+        ReturnToPool();
+        return result;
+    }
+
+    private void ReturnToPool()
+    {
+        _cancellation.Dispose();
+        var pool = Pool;
+        if (pool is null)
+        {
+            return;
+        }
+
+        lock (pool)
+        {
+            if (pool.Count < PoolLimit)
+            {
+                pool.Push(this);
+            }
+        }
+    }
+
+    /// <summary>Enough pooled requests for 1,000 in flight without allocating in steady state.</summary>
+    public const int PoolLimit = 2048;
 }

@@ -24,9 +24,6 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     // the connection on every reconnect (ZOOKEEPER-706). Counted here in encoded bytes, including the 4-byte lengths.
     private const int SetWatchesBatchBytes = 128 * 1024;
 
-    // Enough pooled requests for 1,000 in flight without allocating in steady state.
-    private const int PoolLimit = 2048;
-
     private static readonly OpResult.Delete DeleteResult = new();
     private static readonly OpResult.Check CheckResult = new();
 
@@ -254,20 +251,17 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     /// <exception cref="NoNodeException">The parent does not exist.</exception>
     /// <exception cref="NoChildrenForEphemeralsException">The parent is ephemeral.</exception>
     /// <exception cref="UnimplementedException">TTL nodes are disabled on the server.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<CreateResult> CreateAsync(string path, ReadOnlyMemory<byte> data, CreateMode mode = CreateMode.Persistent, IReadOnlyList<Acl>? acl = null, TimeSpan? ttl = null, CancellationToken cancellationToken = default)
+    public ValueTask<CreateResult> CreateAsync(string path, ReadOnlyMemory<byte> data, CreateMode mode = CreateMode.Persistent, IReadOnlyList<Acl>? acl = null, TimeSpan? ttl = null, CancellationToken cancellationToken = default)
     {
         var ttlMs = Op.CreateOp.TtlMilliseconds(mode, ttl);
         PathValidation.Validate(path, nameof(path), sequential: mode is CreateMode.PersistentSequential or CreateMode.EphemeralSequential or CreateMode.PersistentSequentialWithTtl);
+        var validAcl = ValidateAcl(acl ?? Acls.OpenUnsafe);
         var r = Rent(Op.CreateOp.CreateOpCode(mode), path);
         r.Data = data;
         r.Mode = mode;
-        r.Acl = ValidateAcl(acl ?? Acls.OpenUnsafe);
+        r.Acl = validAcl;
         r.Ttl = ttlMs;
-        await Submit(r, cancellationToken).ConfigureAwait(false);
-        var result = new CreateResult(r.ResultPath!, r.Stat);
-        Return(r);
-        return result;
+        return Enqueue(r, cancellationToken) ? new ValueTask<CreateResult>(r, r.Version16) : ValueTask.FromCanceled<CreateResult>(cancellationToken);
     }
 
     /// <summary>Deletes a node if its data version matches (-1: any).</summary>
@@ -288,49 +282,37 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     /// The node's Stat, or null when it does not exist. A <paramref name="watcher"/> is armed either way: it fires on
     /// the node's creation, data change or deletion (once).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<Stat?> ExistsAsync(string path, Action<WatchedEvent>? watcher = null, CancellationToken cancellationToken = default)
+    public ValueTask<Stat?> ExistsAsync(string path, Action<WatchedEvent>? watcher = null, CancellationToken cancellationToken = default)
     {
         PathValidation.Validate(path, nameof(path));
         var r = Rent(OpCode.Exists, path);
         r.Watcher = watcher;
         r.Registration = watcher is null ? WatchRegistration.None : WatchRegistration.Data;
-        await Submit(r, cancellationToken).ConfigureAwait(false);
-        Stat? result = r.HasStat ? r.Stat : null;
-        Return(r);
-        return result;
+        return Enqueue(r, cancellationToken) ? new ValueTask<Stat?>(r, r.Version16) : ValueTask.FromCanceled<Stat?>(cancellationToken);
     }
 
     /// <summary>The node's data and Stat; a <paramref name="watcher"/> fires once on its next data change or deletion.</summary>
     /// <exception cref="NoNodeException">The node does not exist (no watch is armed).</exception>
     /// <exception cref="NoAuthException">The ACL denies READ.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<DataResult> GetDataAsync(string path, Action<WatchedEvent>? watcher = null, CancellationToken cancellationToken = default)
+    public ValueTask<DataResult> GetDataAsync(string path, Action<WatchedEvent>? watcher = null, CancellationToken cancellationToken = default)
     {
         PathValidation.Validate(path, nameof(path));
         var r = Rent(OpCode.GetData, path);
         r.Watcher = watcher;
         r.Registration = watcher is null ? WatchRegistration.None : WatchRegistration.Data;
-        await Submit(r, cancellationToken).ConfigureAwait(false);
-        var result = new DataResult(r.ResultData ?? [], r.Stat);
-        Return(r);
-        return result;
+        return Enqueue(r, cancellationToken) ? new ValueTask<DataResult>(r, r.Version16) : ValueTask.FromCanceled<DataResult>(cancellationToken);
     }
 
     /// <summary>Sets the node's data if its version matches (-1: any); returns the new Stat.</summary>
     /// <exception cref="NoNodeException">The node does not exist.</exception>
     /// <exception cref="BadVersionException">The version does not match.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<Stat> SetDataAsync(string path, ReadOnlyMemory<byte> data, int version = -1, CancellationToken cancellationToken = default)
+    public ValueTask<Stat> SetDataAsync(string path, ReadOnlyMemory<byte> data, int version = -1, CancellationToken cancellationToken = default)
     {
         PathValidation.Validate(path, nameof(path));
         var r = Rent(OpCode.SetData, path);
         r.Data = data;
         r.Version = version;
-        await Submit(r, cancellationToken).ConfigureAwait(false);
-        var stat = r.Stat;
-        Return(r);
-        return stat;
+        return Enqueue(r, cancellationToken) ? new ValueTask<Stat>(r, r.Version16) : ValueTask.FromCanceled<Stat>(cancellationToken);
     }
 
     /// <summary>The node's children (names) and Stat (<c>getChildren2</c>); a <paramref name="watcher"/> fires once when a child is created or deleted, or the node is deleted.</summary>
@@ -824,7 +806,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
             _pool.TryPop(out r);
         }
 
-        r ??= new Request();
+        r ??= new Request { Pool = _pool };
         r.Reset();
         r.OpCode = op;
         r.Path = path;
@@ -836,18 +818,22 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
         r.ReleaseCancellation();
         lock (_pool)
         {
-            if (_pool.Count < PoolLimit)
+            if (_pool.Count < Request.PoolLimit)
             {
                 _pool.Push(r);
             }
         }
     }
 
-    private ValueTask Submit(Request r, CancellationToken cancellationToken)
+    private ValueTask Submit(Request r, CancellationToken cancellationToken) =>
+        Enqueue(r, cancellationToken) ? r.AsValueTask() : ValueTask.FromCanceled(cancellationToken);
+
+    /// <summary>Queues the request for the writer; false (and nothing queued) when the token is already cancelled.</summary>
+    private bool Enqueue(Request r, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            return ValueTask.FromCanceled(cancellationToken);
+            return false;
         }
 
         if (_metrics.DurationEnabled)
@@ -861,7 +847,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
             r.TryComplete(TerminalException(r.Path));
         }
 
-        return r.AsValueTask();
+        return true;
     }
 
     private Exception TerminalException(string? path)
