@@ -1,4 +1,5 @@
 using Metrics.Coordination.Abstractions.Storage;
+using Metrics.Coordination.Tsdb.Blocks;
 using Metrics.Coordination.Tsdb.Head;
 using Metrics.Coordination.Tsdb.Querying;
 using Metrics.Coordination.Tsdb.Wal;
@@ -10,7 +11,9 @@ namespace Metrics.Coordination.Tsdb;
 /// An in-process time-series database in Prometheus's formats: samples go into an in-memory head (XOR chunks, inverted
 /// index) through batched appenders, each commit first to a Prometheus-format write-ahead log (when
 /// <see cref="TsdbOptions.Directory"/> is set), and are queried with label matchers. Opening replays the WAL, so every
-/// committed sample survives a crash; a torn or corrupt WAL tail is truncated, logged and counted.
+/// committed sample survives a crash; a torn or corrupt WAL tail is truncated, logged and counted. <see cref="Compact"/>
+/// cuts the head into immutable blocks in Prometheus's on-disk format (readable by promtool, Prometheus and Thanos);
+/// queries merge the head and the blocks.
 /// </summary>
 /// <remarks>Thread-safe: appenders may be used from many threads (one appender per thread), queriers alongside.</remarks>
 public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQueryable, IDisposable
@@ -22,7 +25,12 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
     private WriteAheadLog? _wal;
     private WalReplayResult _replay = new();
     private Task _fsyncLoop = Task.CompletedTask;
+    private readonly Lock _blocksLock = new();
+    private readonly Lock _compactLock = new();
+    private Block[] _blocks = [];
     private long _fsyncFailures;
+    private long _blocksWritten;
+    private long _blocksCorrupt;
     private int _disposed;
 
     private TimeSeriesDatabase(TsdbOptions options)
@@ -78,11 +86,79 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
         return _head.Appender();
     }
 
-    /// <summary>A querier for samples with <paramref name="minTimeMs"/> ≤ t ≤ <paramref name="maxTimeMs"/>.</summary>
+    /// <summary>
+    /// A querier for samples with <paramref name="minTimeMs"/> ≤ t ≤ <paramref name="maxTimeMs"/> over the head and
+    /// the blocks overlapping that range. Dispose it: it holds the blocks open.
+    /// </summary>
     public IQuerier Querier(long minTimeMs, long maxTimeMs)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return new HeadQuerier(_head, minTimeMs, maxTimeMs);
+        var queriers = new List<IQuerier>();
+        foreach (var block in Volatile.Read(ref _blocks))
+        {
+            if (block.Meta.MinTime <= maxTimeMs && block.Meta.MaxTime > minTimeMs && block.Querier(minTimeMs, maxTimeMs) is { } q)
+            {
+                queriers.Add(q);
+            }
+        }
+
+        queriers.Add(new HeadQuerier(_head, minTimeMs, maxTimeMs));
+        return queriers.Count == 1 ? queriers[0] : new MergeQuerier([.. queriers]);
+    }
+
+    /// <summary>
+    /// Persists the head's oldest block ranges as blocks, as Prometheus's head compaction does: while the head spans
+    /// more than 1.5 block ranges, the range holding its oldest sample is written as a level-1 block (maxTime = the
+    /// range's end), dropped from the head, and the WAL is checkpointed. With <paramref name="flushHead"/>, every range
+    /// is written, the current one included; samples before the end of the last written range are refused afterwards.
+    /// Returns the number of blocks written. Does nothing for an in-memory database.
+    /// </summary>
+    /// <exception cref="IOException">Writing a block or the checkpoint failed; the head keeps its data.</exception>
+    public int Compact(bool flushHead = false)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (Options.Directory is not { } dir)
+        {
+            return 0;
+        }
+
+        lock (_compactLock)
+        {
+            var written = 0;
+            var range = _head.Options.ChunkRange;
+            var truncated = false;
+            while (true)
+            {
+                var min = _head.MinTime;
+                var max = _head.MaxTime;
+                if (min == long.MaxValue || (!flushHead && max - min <= range / 2 * 3))
+                {
+                    break;
+                }
+
+                var end = MemSeries.RangeEnd(min, range);
+                var series = BlockWriter.FromHead(_head, min, end - 1);
+                var meta = BlockWriter.Write(dir, series, min, end, Options.TimeProvider, WriterOptions);
+                if (meta is not null)
+                {
+                    AddBlock(Block.Open(Path.Combine(dir, meta.Ulid)));
+                    Interlocked.Increment(ref _blocksWritten);
+                    written++;
+                    Log.BlockWritten(_logger, meta.Ulid, meta.MinTime, meta.MaxTime, meta.NumSeries, meta.NumSamples, meta.NumChunks);
+                }
+
+                _head.Truncate(end);
+                truncated = true;
+            }
+
+            if (truncated && _wal is { } wal)
+            {
+                var last = wal.Writer.NextSegment();
+                WriteAheadLog.Checkpoint(Path.Combine(dir, "wal"), last, r => _head.Series.GetByRef(r) is not null, _head.MinValidTime, Options.WalSegmentSize, _logger);
+            }
+
+            return written;
+        }
     }
 
     /// <summary>The current counters and sizes.</summary>
@@ -104,6 +180,9 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
             WalSamplesReplayed = _replay.Samples,
             WalCorruptions = _replay.Corruptions,
             WalFsyncs = _wal?.Writer.Fsyncs ?? 0,
+            Blocks = Volatile.Read(ref _blocks).Length,
+            BlocksWritten = Interlocked.Read(ref _blocksWritten),
+            BlocksCorrupt = Interlocked.Read(ref _blocksCorrupt),
         };
     }
 
@@ -126,6 +205,11 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
 
         _head.Log = null;
         _wal?.Dispose();
+        foreach (var block in _blocks)
+        {
+            block.Dispose();
+        }
+
         _lockFile?.Dispose();
         _stopping.Dispose();
     }
@@ -134,6 +218,12 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
     internal WalReplayResult Replayed => _replay;
 
     internal WriteAheadLog? Wal => _wal;
+
+    /// <summary>Byte-level choices for blocks this database writes (tests switch on promtool 2.42 emulation).</summary>
+    internal BlockWriterOptions WriterOptions { get; set; } = new();
+
+    /// <summary>The open blocks, oldest first.</summary>
+    internal IReadOnlyList<Block> Blocks => Volatile.Read(ref _blocks);
 
     private void Initialize()
     {
@@ -147,6 +237,7 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
 
         // Like Prometheus's lock file: a second process opening the same directory fails instead of corrupting it.
         _lockFile = new FileStream(Path.Combine(dir, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        OpenBlocks(dir);
 
         var walDir = Path.Combine(dir, "wal");
         _replay = WriteAheadLog.Replay(walDir, _head, _logger);
@@ -158,7 +249,48 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
         }
 
         var elapsed = Options.TimeProvider.GetElapsedTime(started);
-        Log.Opened(_logger, dir, _head.Series.Count, _replay.Samples, (long)elapsed.TotalMilliseconds, 0);
+        Log.Opened(_logger, dir, _head.Series.Count, _replay.Samples, (long)elapsed.TotalMilliseconds, _blocks.Length);
+    }
+
+    private void OpenBlocks(string dir)
+    {
+        foreach (var leftover in System.IO.Directory.EnumerateDirectories(dir))
+        {
+            if (leftover.EndsWith(BlockWriter.CreationSuffix, StringComparison.Ordinal) || leftover.EndsWith(BlockWriter.DeletionSuffix, StringComparison.Ordinal))
+            {
+                System.IO.Directory.Delete(leftover, recursive: true);
+                Log.RemovedLeftover(_logger, leftover);
+            }
+        }
+
+        foreach (var blockDir in System.IO.Directory.EnumerateDirectories(dir))
+        {
+            if (!Ulid.IsValid(Path.GetFileName(blockDir)))
+            {
+                continue;
+            }
+
+            try
+            {
+                AddBlock(Block.Open(blockDir));
+            }
+            catch (Exception ex) when (ex is TsdbCorruptionException or IOException or UnauthorizedAccessException)
+            {
+                // A bad block is reported and left out; the rest of the database stays usable.
+                Interlocked.Increment(ref _blocksCorrupt);
+                Log.BlockCorrupt(_logger, blockDir, ex);
+            }
+        }
+    }
+
+    private void AddBlock(Block block)
+    {
+        lock (_blocksLock)
+        {
+            var blocks = _blocks.Append(block).OrderBy(b => b.Meta.MinTime).ThenBy(b => b.Meta.Ulid, StringComparer.Ordinal).ToArray();
+            Volatile.Write(ref _blocks, blocks);
+            _head.MinValidTime = Math.Max(_head.MinValidTime, block.Meta.MaxTime);
+        }
     }
 
     private async Task RunFsyncLoopAsync(CancellationToken cancellationToken)

@@ -60,7 +60,8 @@ internal sealed class Head
     public HeadAppender Appender() => new(this, AppendableMinValidTime());
 
     /// <summary>The series with <paramref name="labels"/> (empty values dropped), created and indexed when new.</summary>
-    public MemSeries GetOrCreate(Labels labels, out bool created, ulong reference = 0)
+    /// <remarks>A new series starts out owned by <paramref name="owner"/> (its appender), so head truncation cannot collect it before the appender's sample is pending.</remarks>
+    public MemSeries GetOrCreate(Labels labels, out bool created, ulong reference = 0, object? owner = null)
     {
         var existing = Series.GetByLabels(labels);
         if (existing is not null)
@@ -75,7 +76,7 @@ internal sealed class Head
             throw new ArgumentException("A series needs at least one label with a non-empty value.", nameof(labels));
         }
 
-        var series = Series.GetOrCreate(interned, r => new MemSeries(r, interned), out created, reference);
+        var series = Series.GetOrCreate(interned, r => new MemSeries(r, interned) { PendingOwner = owner }, out created, reference);
         if (created)
         {
             Index.Add(series.Ref, interned);

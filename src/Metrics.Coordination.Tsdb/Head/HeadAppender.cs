@@ -47,7 +47,7 @@ internal sealed class HeadAppender : IAppender
             ArgumentNullException.ThrowIfNull(request.Labels);
             try
             {
-                series = _head.GetOrCreate(request.Labels, out var created);
+                series = _head.GetOrCreate(request.Labels, out var created, owner: this);
                 if (created)
                 {
                     _newSeries.Add(series);
@@ -76,7 +76,7 @@ internal sealed class HeadAppender : IAppender
                 lastV = series.LastValueBits;
             }
 
-            if (lastT != long.MinValue || series.PendingOwner == this)
+            if (lastT != long.MinValue)
             {
                 if (t < lastT)
                 {
@@ -124,6 +124,10 @@ internal sealed class HeadAppender : IAppender
             ClearPending();
             throw new StorageException("Writing the WAL failed; the batch was not committed: " + ex.Message, ex);
         }
+        finally
+        {
+            ReleaseNewSeries();
+        }
     }
 
     /// <inheritdoc />
@@ -150,8 +154,24 @@ internal sealed class HeadAppender : IAppender
         }
     }
 
+    private void ReleaseNewSeries()
+    {
+        foreach (var s in _newSeries)
+        {
+            lock (s)
+            {
+                if (ReferenceEquals(s.PendingOwner, this))
+                {
+                    s.PendingOwner = null;
+                }
+            }
+        }
+    }
+
     private void ClearPending()
     {
+        ReleaseNewSeries();
+
         foreach (var p in _samples)
         {
             lock (p.Series)

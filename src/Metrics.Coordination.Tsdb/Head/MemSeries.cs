@@ -48,7 +48,7 @@ internal sealed class MemSeries
     public object? PendingOwner { get; set; }
 
     /// <summary>Timestamp of the pending sample.</summary>
-    public long PendingTime { get; set; }
+    public long PendingTime { get; set; } = long.MinValue;
 
     /// <summary>Value bits of the pending sample.</summary>
     public ulong PendingValueBits { get; set; }
