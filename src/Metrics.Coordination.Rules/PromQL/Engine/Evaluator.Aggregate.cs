@@ -26,6 +26,20 @@ internal sealed partial class Evaluator
 
         var saved = _currentFunction;
         _currentFunction = OpInfo.Text(a.Op);
+        if (a.Op is AggregateOp.TopK or AggregateOp.BottomK)
+        {
+            var selected = TopKStreaming(a, param!, g);
+            _currentFunction = saved;
+            return selected;
+        }
+
+        if (a.Op is not (AggregateOp.LimitK or AggregateOp.LimitRatio or AggregateOp.CountValues or AggregateOp.Quantile))
+        {
+            var streamed = AggregateStreaming(a, g);
+            _currentFunction = saved;
+            return streamed;
+        }
+
         var vec = (VectorValue)Eval(a.Expr, g);
         _currentFunction = saved;
 
@@ -124,6 +138,177 @@ internal sealed partial class Evaluator
         }
 
         return builder.ToValue();
+    }
+
+    /// <summary>
+    /// sum, avg, count, min, max, group, stddev, stdvar: series by series into one accumulator per group and step,
+    /// so the input vector is never built when it can be streamed (memory grows with the groups, not the input).
+    /// </summary>
+    private VectorValue AggregateStreaming(AggregateExpr a, Grid g)
+    {
+        var steps = g.Count;
+        var groups = new GroupIndex(a.Grouping, a.Without);
+        var keys = groups.Keys;
+        var accs = new List<Accumulator[]>();
+        var drops = new List<bool>();
+        StreamVector(a.Expr, g, (metric, dropName, removeName, values) =>
+        {
+            if (values.PresentCount == 0)
+            {
+                return;
+            }
+
+            CheckCancelled();
+            var gi = groups.Find(metric, removeName);
+            if (gi == accs.Count)
+            {
+                accs.Add(new Accumulator[steps]);
+                drops.Add(false);
+            }
+
+            drops[gi] |= dropName;
+            var acc = accs[gi];
+            var present = values.Present;
+            var v = values.Values;
+            for (var i = 0; i < steps; i++)
+            {
+                if (present[i])
+                {
+                    acc[i].Add(a.Op, v[i]);
+                }
+            }
+        });
+
+        var result = new List<StepSeries>(keys.Count);
+        for (var gi = 0; gi < keys.Count; gi++)
+        {
+            var o = new StepSeries(keys[gi], drops[gi], steps);
+            var acc = accs[gi];
+            for (var i = 0; i < steps; i++)
+            {
+                if (acc[i].Count > 0)
+                {
+                    o.Set(i, acc[i].Result(a.Op));
+                }
+            }
+
+            result.Add(o);
+        }
+
+        return new VectorValue(result);
+    }
+
+    /// <summary>
+    /// topk/bottomk: series by series into a bounded heap per group and step (O(n log k)), so only the selected
+    /// series are kept. Instant results come group by group, best first.
+    /// </summary>
+    private VectorValue TopKStreaming(AggregateExpr a, ScalarValue param, Grid g)
+    {
+        var steps = g.Count;
+        var ks = new long[steps];
+        var anyK = false;
+        for (var i = 0; i < steps; i++)
+        {
+            var p = param.Values[i];
+            if (double.IsNaN(p))
+            {
+                throw ExecError("Parameter value is NaN");
+            }
+
+            if (p >= 9.2233720368547758e18 || p <= -9.2233720368547758e18)
+            {
+                throw ExecError($"Scalar value {FormatG(p)} overflows int64");
+            }
+
+            ks[i] = Math.Max(0, (long)p);
+            anyK |= ks[i] > 0;
+        }
+
+        if (!anyK)
+        {
+            // As Prometheus: with k < 1 at every step the argument is not evaluated at all.
+            return new VectorValue([]);
+        }
+
+        var top = a.Op == AggregateOp.TopK;
+        var groups = new GroupIndex(a.Grouping, a.Without);
+        var heaps = new List<TopKHeap?[]>();
+        var refs = new List<(Labels Metric, bool Drop, bool Remove)>();
+        StreamVector(a.Expr, g, (metric, dropName, removeName, values) =>
+        {
+            if (values.PresentCount == 0)
+            {
+                return;
+            }
+
+            CheckCancelled();
+            var gi = groups.Find(metric, removeName);
+            if (gi == heaps.Count)
+            {
+                heaps.Add(new TopKHeap?[steps]);
+            }
+
+            var id = -1;
+            var groupHeaps = heaps[gi];
+            for (var i = 0; i < steps; i++)
+            {
+                if (!values.Present[i] || ks[i] == 0)
+                {
+                    continue;
+                }
+
+                var v = values.Values[i];
+                var heap = groupHeaps[i] ??= new TopKHeap(top);
+                var candidateId = id < 0 ? refs.Count : id;
+                if (!heap.WouldAccept(v, candidateId, ks[i]))
+                {
+                    continue;
+                }
+
+                if (id < 0)
+                {
+                    id = refs.Count;
+                    refs.Add((metric, dropName, removeName));
+                }
+
+                heap.Offer(id, v, ks[i]);
+            }
+        });
+
+        var outSeries = new StepSeries?[refs.Count];
+        var result = new List<StepSeries>();
+        for (var gi = 0; gi < heaps.Count; gi++)
+        {
+            for (var i = 0; i < steps; i++)
+            {
+                if (heaps[gi][i] is not { } heap)
+                {
+                    continue;
+                }
+
+                var entries = new List<(int Id, double Value)>(heap.Count);
+                for (var e = 0; e < heap.Count; e++)
+                {
+                    entries.Add(heap[e]);
+                }
+
+                // Best first (the heap's order is worst first at the root).
+                entries.Sort((x, y) => heap.Worse(x, y) ? 1 : heap.Worse(y, x) ? -1 : 0);
+                foreach (var (id, v) in entries)
+                {
+                    if (outSeries[id] is null)
+                    {
+                        var r = refs[id];
+                        outSeries[id] = new StepSeries(r.Remove ? r.Metric.Without(Labels.MetricName) : r.Metric, r.Drop, steps);
+                        result.Add(outSeries[id]!);
+                    }
+
+                    outSeries[id]!.Set(i, v);
+                }
+            }
+        }
+
+        return new VectorValue(result);
     }
 
     /// <summary>The output labels of a group: the <c>by</c> labels, or all but the <c>without</c> labels and the name.</summary>
@@ -312,7 +497,7 @@ internal sealed partial class Evaluator
             }
         }
 
-        // Instant queries return top/bottom k in order; the order of first selection decides the output order.
+        // Instant results come group by group; the order of first selection decides the output order.
         var order = new List<(int Group, int Rank, int Series)>();
         var candidates = new List<int>();
         for (var i = 0; i < g.Count; i++)
@@ -373,28 +558,6 @@ internal sealed partial class Evaluator
 
                 switch (a.Op)
                 {
-                    case AggregateOp.TopK:
-                    case AggregateOp.BottomK:
-                    {
-                        var top = a.Op == AggregateOp.TopK;
-                        var step = i;
-                        var sorted = candidates.Select((s, idx) => (s, idx)).ToList();
-                        sorted.Sort((x, y) =>
-                        {
-                            var vx = vec.Series[x.s].Values[step];
-                            var vy = vec.Series[y.s].Values[step];
-                            var c = CompareForSelection(vx, vy, top);
-                            return c != 0 ? c : x.idx.CompareTo(y.idx);
-                        });
-                        var take = (int)Math.Min(k, sorted.Count);
-                        for (var r = 0; r < take; r++)
-                        {
-                            Emit(sorted[r].s, i, gi, r);
-                        }
-
-                        break;
-                    }
-
                     case AggregateOp.LimitK:
                     {
                         var take = (int)Math.Min(k, candidates.Count);

@@ -24,7 +24,86 @@ internal sealed partial class Evaluator
         public long EvalTime { get; } = evalTime;
     }
 
+    /// <summary>
+    /// Receives the series of an instant-vector result one at a time. <paramref name="values"/> may be a scratch
+    /// buffer reused for the next series. <paramref name="removeName"/>: the name is dropped by this step (without
+    /// delayed name removal), so a consumer that keeps the labels must remove <c>__name__</c> itself.
+    /// </summary>
+    private delegate void SeriesSink(Labels metric, bool dropName, bool removeName, StepSeries values);
+
     private Value EvalRangeFunction(Call call, int matrixIndex, Grid g)
+    {
+        if (call.Function.Name == "absent_over_time")
+        {
+            return EvalAbsentOverTime(call, matrixIndex, g);
+        }
+
+        var builder = new SeriesBuilder(g.Count);
+        StreamRangeFunction(call, matrixIndex, g, (metric, dropName, removeName, values) => CopyInto(builder, metric, dropName, removeName, values));
+        return builder.ToValue();
+    }
+
+    private static void CopyInto(SeriesBuilder builder, Labels metric, bool dropName, bool removeName, StepSeries values)
+    {
+        if (values.PresentCount == 0)
+        {
+            return;
+        }
+
+        var o = builder.Get(removeName ? metric.Without(Labels.MetricName) : metric, dropName);
+        for (var i = 0; i < values.Values.Length; i++)
+        {
+            if (values.Present[i])
+            {
+                if (o.Present[i])
+                {
+                    throw ExecError("vector cannot contain metrics with the same labelset");
+                }
+
+                o.Set(i, values.Values[i]);
+            }
+        }
+    }
+
+    private Value EvalAbsentOverTime(Call call, int matrixIndex, Grid g)
+    {
+        var arg = call.Args[matrixIndex];
+        var w = WindowOf(arg);
+        var anyPresent = new bool[g.Count];
+        ForEachRangeSeries(arg, g, (_, _, ts, _, count) =>
+        {
+            int lo = 0, hi = 0;
+            for (var i = 0; i < g.Count; i++)
+            {
+                var r = w.Ref(g.Time(i));
+                while (hi < count && ts[hi] <= r)
+                {
+                    hi++;
+                }
+
+                while (lo < hi && ts[lo] <= r - w.Range)
+                {
+                    lo++;
+                }
+
+                anyPresent[i] |= hi > lo;
+            }
+        });
+
+        var o = new StepSeries(AbsentLabels(Unwrap(arg)), false, g.Count);
+        for (var i = 0; i < g.Count; i++)
+        {
+            if (!anyPresent[i])
+            {
+                o.Set(i, 1);
+            }
+        }
+
+        return new VectorValue(o.PresentCount > 0 ? [o] : []);
+    }
+
+    /// <summary>Evaluates a range-vector function series by series, handing each result to <paramref name="sink"/> in a reused buffer.</summary>
+    private void StreamRangeFunction(Call call, int matrixIndex, Grid g, SeriesSink sink)
     {
         var name = call.Function.Name;
         var arg = call.Args[matrixIndex];
@@ -68,27 +147,32 @@ internal sealed partial class Evaluator
         }
 
         var w = WindowOf(arg);
+
+        // Resolved once: a string switch per window would cost as much as the function itself.
+        var fn = Enum.Parse<RangeFn>(name.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true);
         var keepName = name is "last_over_time" or "first_over_time";
         var counterCheck = name is "rate" or "increase";
-        var builder = new SeriesBuilder(g.Count);
-        var anyPresent = name == "absent_over_time" ? new bool[g.Count] : null;
+        string? lastNamedNonCounter = null;
         var values = new List<double>();
+        var scratch = new StepSeries(Labels.Empty, false, g.Count);
         var saved = _currentFunction;
         _currentFunction = name;
         ForEachRangeSeries(arg, g, (metric, dropName, ts, fs, count) =>
         {
-            var (outMetric, outDrop) = keepName ? (metric, dropName) : DropNameOf(metric, dropName);
             if (counterCheck && count > 0)
             {
                 var metricName = metric.Name;
-                if (metricName.Length > 0 && !metricName.EndsWith("_total", StringComparison.Ordinal) && !metricName.EndsWith("_sum", StringComparison.Ordinal) &&
-                    !metricName.EndsWith("_count", StringComparison.Ordinal) && !metricName.EndsWith("_bucket", StringComparison.Ordinal))
+                if (metricName.Length > 0 && !ReferenceEquals(metricName, lastNamedNonCounter) && !metricName.EndsWith("_total", StringComparison.Ordinal) &&
+                    !metricName.EndsWith("_sum", StringComparison.Ordinal) && !metricName.EndsWith("_count", StringComparison.Ordinal) &&
+                    !metricName.EndsWith("_bucket", StringComparison.Ordinal))
                 {
+                    // Once per name: series of one metric usually share the name string.
+                    lastNamedNonCounter = metricName;
                     Info($"metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {Parser.GoQuote(metricName)}", call.Args[matrixIndex].Position);
                 }
             }
 
-            StepSeries? o = null;
+            scratch.Reset();
             int lo = 0, hi = 0;
             for (var i = 0; i < g.Count; i++)
             {
@@ -108,61 +192,40 @@ internal sealed partial class Evaluator
                     continue;
                 }
 
-                if (anyPresent is not null)
-                {
-                    anyPresent[i] = true;
-                    continue;
-                }
-
                 var window = new Window(ts.AsSpan(lo, hi - lo), fs.AsSpan(lo, hi - lo), r - w.Range, r, w.Range, g.Time(i));
-                if (!ApplyRangeFunction(name, window, scalars, i, values, out var v))
+                if (ApplyRangeFunction(fn, window, scalars, i, values, out var v))
                 {
-                    continue;
+                    scratch.Set(i, v);
                 }
+            }
 
-                o ??= builder.Get(outMetric, outDrop);
-                if (o.Present[i])
-                {
-                    throw ExecError("vector cannot contain metrics with the same labelset");
-                }
-
-                o.Set(i, v);
+            if (keepName)
+            {
+                sink(metric, dropName, false, scratch);
+            }
+            else
+            {
+                sink(metric, _s.DelayedNameRemoval || dropName, !_s.DelayedNameRemoval, scratch);
             }
         });
         _currentFunction = saved;
-
-        if (anyPresent is not null)
-        {
-            var o = new StepSeries(AbsentLabels(Unwrap(arg)), false, g.Count);
-            for (var i = 0; i < g.Count; i++)
-            {
-                if (!anyPresent[i])
-                {
-                    o.Set(i, 1);
-                }
-            }
-
-            return new VectorValue(o.PresentCount > 0 ? [o] : []);
-        }
-
-        return builder.ToValue();
     }
 
-    private static bool ApplyRangeFunction(string name, Window w, ScalarValue?[] scalars, int step, List<double> scratch, out double result)
+    private static bool ApplyRangeFunction(RangeFn fn, Window w, ScalarValue?[] scalars, int step, List<double> scratch, out double result)
     {
         var f = w.F;
         var t = w.T;
         result = 0;
-        switch (name)
+        switch (fn)
         {
-            case "rate":
+            case RangeFn.Rate:
                 return ExtrapolatedRate(w, isCounter: true, isRate: true, out result);
-            case "increase":
+            case RangeFn.Increase:
                 return ExtrapolatedRate(w, isCounter: true, isRate: false, out result);
-            case "delta":
+            case RangeFn.Delta:
                 return ExtrapolatedRate(w, isCounter: false, isRate: false, out result);
-            case "irate":
-            case "idelta":
+            case RangeFn.Irate:
+            case RangeFn.Idelta:
             {
                 if (f.Length < 2)
                 {
@@ -177,7 +240,7 @@ internal sealed partial class Evaluator
                     return false;
                 }
 
-                if (name == "irate")
+                if (fn == RangeFn.Irate)
                 {
                     result = last < prev ? last : last - prev;
                     result /= interval / 1000.0;
@@ -190,7 +253,7 @@ internal sealed partial class Evaluator
                 return true;
             }
 
-            case "deriv":
+            case RangeFn.Deriv:
             {
                 if (f.Length < 2)
                 {
@@ -201,7 +264,7 @@ internal sealed partial class Evaluator
                 return true;
             }
 
-            case "predict_linear":
+            case RangeFn.PredictLinear:
             {
                 if (f.Length < 2)
                 {
@@ -213,15 +276,15 @@ internal sealed partial class Evaluator
                 return true;
             }
 
-            case "resets":
-            case "changes":
+            case RangeFn.Resets:
+            case RangeFn.Changes:
             {
                 var n = 0;
                 for (var i = 1; i < f.Length; i++)
                 {
                     var cur = f[i];
                     var prev = f[i - 1];
-                    if (name == "resets" ? cur < prev : !(cur == prev || (double.IsNaN(cur) && double.IsNaN(prev))))
+                    if (fn == RangeFn.Resets ? cur < prev : !(cur == prev || (double.IsNaN(cur) && double.IsNaN(prev))))
                     {
                         n++;
                     }
@@ -231,7 +294,7 @@ internal sealed partial class Evaluator
                 return true;
             }
 
-            case "sum_over_time":
+            case RangeFn.SumOverTime:
             {
                 double sum = 0, c = 0;
                 foreach (var v in f)
@@ -243,19 +306,19 @@ internal sealed partial class Evaluator
                 return true;
             }
 
-            case "avg_over_time":
+            case RangeFn.AvgOverTime:
                 result = AverageOf(f);
                 return true;
-            case "count_over_time":
+            case RangeFn.CountOverTime:
                 result = f.Length;
                 return true;
-            case "min_over_time":
-            case "max_over_time":
+            case RangeFn.MinOverTime:
+            case RangeFn.MaxOverTime:
             {
                 var m = f[0];
                 foreach (var v in f[1..])
                 {
-                    if ((name == "min_over_time" ? v < m : v > m) || double.IsNaN(m))
+                    if ((fn == RangeFn.MinOverTime ? v < m : v > m) || double.IsNaN(m))
                     {
                         m = v;
                     }
@@ -265,30 +328,30 @@ internal sealed partial class Evaluator
                 return true;
             }
 
-            case "last_over_time":
+            case RangeFn.LastOverTime:
                 result = f[^1];
                 return true;
-            case "first_over_time":
+            case RangeFn.FirstOverTime:
                 result = f[0];
                 return true;
-            case "present_over_time":
+            case RangeFn.PresentOverTime:
                 result = 1;
                 return true;
-            case "ts_of_last_over_time":
+            case RangeFn.TsOfLastOverTime:
                 result = t[^1] / 1000.0;
                 return true;
-            case "ts_of_first_over_time":
+            case RangeFn.TsOfFirstOverTime:
                 result = t[0] / 1000.0;
                 return true;
-            case "ts_of_min_over_time":
-            case "ts_of_max_over_time":
+            case RangeFn.TsOfMinOverTime:
+            case RangeFn.TsOfMaxOverTime:
             {
                 var m = f[0];
                 var at = t[0];
                 for (var i = 1; i < f.Length; i++)
                 {
                     var v = f[i];
-                    if ((name == "ts_of_min_over_time" ? v <= m : v >= m) || double.IsNaN(m))
+                    if ((fn == RangeFn.TsOfMinOverTime ? v <= m : v >= m) || double.IsNaN(m))
                     {
                         m = v;
                         at = t[i];
@@ -299,8 +362,8 @@ internal sealed partial class Evaluator
                 return true;
             }
 
-            case "stddev_over_time":
-            case "stdvar_over_time":
+            case RangeFn.StddevOverTime:
+            case RangeFn.StdvarOverTime:
             {
                 double count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
                 foreach (var v in f)
@@ -312,11 +375,11 @@ internal sealed partial class Evaluator
                 }
 
                 var variance = (aux + cAux) / count;
-                result = name == "stdvar_over_time" ? variance : Math.Sqrt(variance);
+                result = fn == RangeFn.StdvarOverTime ? variance : Math.Sqrt(variance);
                 return true;
             }
 
-            case "quantile_over_time":
+            case RangeFn.QuantileOverTime:
                 scratch.Clear();
                 foreach (var v in f)
                 {
@@ -325,7 +388,7 @@ internal sealed partial class Evaluator
 
                 result = Quantile(scalars[0]!.Values[step], scratch);
                 return true;
-            case "mad_over_time":
+            case RangeFn.MadOverTime:
             {
                 scratch.Clear();
                 foreach (var v in f)
@@ -344,7 +407,7 @@ internal sealed partial class Evaluator
                 return true;
             }
 
-            case "double_exponential_smoothing":
+            case RangeFn.DoubleExponentialSmoothing:
             {
                 if (f.Length < 2)
                 {
@@ -372,7 +435,7 @@ internal sealed partial class Evaluator
             }
 
             default:
-                throw ExecError($"function \"{name}\" is not implemented");
+                throw ExecError($"function \"{fn}\" is not implemented");
         }
     }
 
@@ -504,5 +567,36 @@ internal sealed partial class Evaluator
         var slope = covXY / varX;
         var intercept = (sumY / n) - (slope * sumX / n);
         return (slope, intercept);
+    }
+
+    /// <summary>The range-vector functions (names without underscores, matched case-insensitively).</summary>
+    private enum RangeFn
+    {
+        Rate,
+        Increase,
+        Delta,
+        Irate,
+        Idelta,
+        Deriv,
+        PredictLinear,
+        Resets,
+        Changes,
+        SumOverTime,
+        AvgOverTime,
+        CountOverTime,
+        MinOverTime,
+        MaxOverTime,
+        LastOverTime,
+        FirstOverTime,
+        PresentOverTime,
+        TsOfLastOverTime,
+        TsOfFirstOverTime,
+        TsOfMinOverTime,
+        TsOfMaxOverTime,
+        StddevOverTime,
+        StdvarOverTime,
+        QuantileOverTime,
+        MadOverTime,
+        DoubleExponentialSmoothing,
     }
 }

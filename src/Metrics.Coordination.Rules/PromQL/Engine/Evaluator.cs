@@ -369,12 +369,24 @@ internal sealed partial class Evaluator
     /// </summary>
     private VectorValue EvalVectorSelector(VectorSelector vs, Grid g, bool timestamps)
     {
+        var result = new List<StepSeries>();
+        StreamVectorSelector(vs, g, timestamps, reuse: false, (_, _, _, values) => result.Add(values));
+        return new VectorValue(result);
+    }
+
+    /// <summary>
+    /// Instant-vector selector: at each step the latest sample in (ref − lookback, ref], unless it is a staleness
+    /// marker. With <paramref name="timestamps"/>, the value is the sample's own timestamp in seconds (for <c>timestamp()</c>).
+    /// Series without any sample in the steps are skipped. With <paramref name="reuse"/>, one buffer serves every series.
+    /// </summary>
+    private void StreamVectorSelector(VectorSelector vs, Grid g, bool timestamps, bool reuse, SeriesSink sink)
+    {
         var at = ResolveAt(vs);
         var steps = g.Count;
         var lookback = _s.LookbackMs;
         var refMin = (at ?? g.Start) - vs.OffsetMs;
         var refMax = (at ?? g.End) - vs.OffsetMs;
-        var result = new List<StepSeries>();
+        var scratch = reuse ? new StepSeries(Labels.Empty, false, steps) : null;
         foreach (var series in Select(vs, refMin - lookback + 1, refMax, g.Interval, 0))
         {
             CheckCancelled();
@@ -396,18 +408,74 @@ internal sealed partial class Evaluator
 
                 if (j >= 0 && buf.T[j] > r - lookback && !StaleMarker.IsStale(buf.F[j]))
                 {
-                    output ??= new StepSeries(series.Labels, false, steps);
+                    if (output is null)
+                    {
+                        if (scratch is not null)
+                        {
+                            scratch.Reset();
+                            scratch.Metric = series.Labels;
+                            output = scratch;
+                        }
+                        else
+                        {
+                            output = new StepSeries(series.Labels, false, steps);
+                        }
+                    }
+
                     output.Set(i, timestamps ? buf.T[j] / 1000.0 : buf.F[j]);
                 }
             }
 
             if (output is not null)
             {
-                result.Add(output);
+                sink(series.Labels, false, false, output);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands the series of an instant-vector expression to <paramref name="sink"/> one at a time. Selectors and
+    /// range functions over a selector stream without building the whole vector (the buffer is reused); other
+    /// expressions are evaluated first.
+    /// </summary>
+    private void StreamVector(Expr e, Grid g, SeriesSink sink)
+    {
+        var u = Unwrap(e);
+        if (u is VectorSelector vs)
+        {
+            StreamVectorSelector(vs, g, timestamps: false, reuse: true, sink);
+            return;
+        }
+
+        if (u is Call c && c.Function.Name != "absent_over_time" && c.Function.ArgTypes.Contains(PromQLValueType.RangeVector))
+        {
+            var mi = Array.IndexOf(c.Function.ArgTypes, PromQLValueType.RangeVector);
+            if (StreamSafe(c, mi))
+            {
+                StreamRangeFunction(c, mi, g, sink);
+                return;
             }
         }
 
-        return new VectorValue(result);
+        foreach (var s in ((VectorValue)Eval(e, g)).Series)
+        {
+            sink(s.Metric, s.DropName, false, s);
+        }
+    }
+
+    /// <summary>
+    /// Whether streaming a range function cannot hide a duplicate-label-set error: with delayed name removal or a
+    /// name-keeping function the labels stay unique; otherwise only when the selector names a single metric.
+    /// </summary>
+    private bool StreamSafe(Call c, int matrixIndex)
+    {
+        if (_s.DelayedNameRemoval || c.Function.Name is "last_over_time" or "first_over_time")
+        {
+            return true;
+        }
+
+        return Unwrap(c.Args[matrixIndex]) is MatrixSelector { Vector: var v } &&
+               (v.Name is not null || v.Matchers.Any(m => m.Name == Labels.MetricName && m.Type == MatchType.Equal));
     }
 
     /// <summary>Where the windows of a range-vector argument sit: at step time t the window is (ref − Range, ref] with ref = (At ?? t) − Offset.</summary>

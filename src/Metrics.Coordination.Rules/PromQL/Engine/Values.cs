@@ -62,6 +62,13 @@ internal sealed class StepSeries
 
     public int PresentCount { get; private set; }
 
+    /// <summary>Empties the series for reuse as a scratch buffer.</summary>
+    public void Reset()
+    {
+        Array.Clear(Present);
+        PresentCount = 0;
+    }
+
     public void Set(int step, double value)
     {
         if (!Present[step])
