@@ -263,6 +263,9 @@ internal interface ITimeModified
 {
     long OffsetMs { get; set; }
 
+    /// <summary>A duration expression (<c>offset (2 * step())</c>) evaluated per query; <see cref="OffsetMs"/> holds its value when constant.</summary>
+    Expr? OffsetExpr { get; set; }
+
     long? AtMs { get; set; }
 
     AtKind AtKind { get; set; }
@@ -277,6 +280,8 @@ internal sealed class VectorSelector(string? name, IReadOnlyList<LabelMatcher> m
     public IReadOnlyList<LabelMatcher> Matchers { get; } = matchers;
 
     public long OffsetMs { get; set; }
+
+    public Expr? OffsetExpr { get; set; }
 
     public long? AtMs { get; set; }
 
@@ -309,6 +314,9 @@ internal sealed class MatrixSelector(VectorSelector vector, long rangeMs) : Expr
 
     public long RangeMs { get; } = rangeMs;
 
+    /// <summary>A duration expression for the range (<c>[5m+1m]</c>, <c>[step()]</c>), or null for a literal.</summary>
+    public Expr? RangeExpr { get; init; }
+
     public override PromQLValueType Type => PromQLValueType.RangeVector;
 }
 
@@ -321,7 +329,13 @@ internal sealed class SubqueryExpr(Expr expr, long rangeMs, long stepMs) : Expr,
     /// <summary>The resolution, or 0 when omitted (<c>[5m:]</c>: the engine's default evaluation interval).</summary>
     public long StepMs { get; } = stepMs;
 
+    public Expr? RangeExpr { get; init; }
+
+    public Expr? StepExpr { get; init; }
+
     public long OffsetMs { get; set; }
+
+    public Expr? OffsetExpr { get; set; }
 
     public long? AtMs { get; set; }
 
@@ -375,9 +389,10 @@ internal static class AstEquality
                 return va.Name == vb.Name && Modifiers(va, vb) && va.Matchers.Count == vb.Matchers.Count &&
                        va.Matchers.Zip(vb.Matchers).All(p => p.First.Type == p.Second.Type && p.First.Name == p.Second.Name && p.First.Value == p.Second.Value);
             case MatrixSelector ma when b is MatrixSelector mb:
-                return ma.RangeMs == mb.RangeMs && AreEqual(ma.Vector, mb.Vector);
+                return ma.RangeMs == mb.RangeMs && AreEqual(ma.RangeExpr, mb.RangeExpr) && AreEqual(ma.Vector, mb.Vector);
             case SubqueryExpr qa when b is SubqueryExpr qb:
-                return qa.RangeMs == qb.RangeMs && qa.StepMs == qb.StepMs && Modifiers(qa, qb) && AreEqual(qa.Expr, qb.Expr);
+                return qa.RangeMs == qb.RangeMs && qa.StepMs == qb.StepMs && AreEqual(qa.RangeExpr, qb.RangeExpr) && AreEqual(qa.StepExpr, qb.StepExpr) &&
+                       Modifiers(qa, qb) && AreEqual(qa.Expr, qb.Expr);
             case StepInvariantExpr sa when b is StepInvariantExpr sb:
                 return AreEqual(sa.Expr, sb.Expr);
             default:
@@ -385,5 +400,67 @@ internal static class AstEquality
         }
     }
 
-    private static bool Modifiers(ITimeModified a, ITimeModified b) => a.OffsetMs == b.OffsetMs && a.AtMs == b.AtMs && a.AtKind == b.AtKind;
+    private static bool Modifiers(ITimeModified a, ITimeModified b) =>
+        a.OffsetMs == b.OffsetMs && AreEqual(a.OffsetExpr, b.OffsetExpr) && a.AtMs == b.AtMs && a.AtKind == b.AtKind;
+}
+
+/// <summary>
+/// Duration expressions (Prometheus's <c>promql-duration-expr</c>): arithmetic over numbers and durations in seconds,
+/// <c>step()</c>, <c>range()</c>, <c>min_of</c>, <c>max_of</c>, evaluated once per query.
+/// </summary>
+internal static class DurationExprs
+{
+    /// <summary>The value in seconds; <paramref name="stepMs"/> and <paramref name="rangeMs"/> are the query's.</summary>
+    public static double Evaluate(Expr e, long stepMs, long rangeMs) => e switch
+    {
+        NumberLiteral n => n.Value,
+        ParenExpr p => Evaluate(p.Inner, stepMs, rangeMs),
+        UnaryExpr u => u.Negate ? -Evaluate(u.Operand, stepMs, rangeMs) : Evaluate(u.Operand, stepMs, rangeMs),
+        BinaryExpr b => Evaluator.ElemBinop(b.Op, Evaluate(b.Lhs, stepMs, rangeMs), Evaluate(b.Rhs, stepMs, rangeMs)).Value,
+        Call { Function.Name: "step" } => stepMs / 1000.0,
+        Call { Function.Name: "range" } => rangeMs / 1000.0,
+        Call { Function.Name: "min_of" } c => Math.Min(Evaluate(c.Args[0], stepMs, rangeMs), Evaluate(c.Args[1], stepMs, rangeMs)),
+        Call { Function.Name: "max_of" } c => Math.Max(Evaluate(c.Args[0], stepMs, rangeMs), Evaluate(c.Args[1], stepMs, rangeMs)),
+        _ => throw new InvalidOperationException("not a duration expression: " + e),
+    };
+
+    /// <summary>Whether the expression needs the query (step() or range()).</summary>
+    public static bool DependsOnQuery(Expr e) => e switch
+    {
+        ParenExpr p => DependsOnQuery(p.Inner),
+        UnaryExpr u => DependsOnQuery(u.Operand),
+        BinaryExpr b => DependsOnQuery(b.Lhs) || DependsOnQuery(b.Rhs),
+        Call c => c.Function.Name is "step" or "range" || c.Args.Any(DependsOnQuery),
+        _ => false,
+    };
+
+    /// <summary>Seconds to whole milliseconds, or null when the value is not finite or out of range.</summary>
+    public static long? ToMs(double seconds)
+    {
+        var ms = Math.Round(seconds * 1000);
+        return double.IsFinite(ms) && Math.Abs(ms) < 9e15 ? (long)ms : null;
+    }
+
+    public static long Offset(ITimeModified m, long stepMs, long rangeMs) =>
+        m.OffsetExpr is null ? m.OffsetMs : Checked(m.OffsetExpr, stepMs, rangeMs, allowNonPositive: true, "offset");
+
+    public static long Range(MatrixSelector m, long stepMs, long rangeMs) =>
+        m.RangeExpr is null ? m.RangeMs : Checked(m.RangeExpr, stepMs, rangeMs, allowNonPositive: false, "range");
+
+    public static long Range(SubqueryExpr s, long stepMs, long rangeMs) =>
+        s.RangeExpr is null ? s.RangeMs : Checked(s.RangeExpr, stepMs, rangeMs, allowNonPositive: false, "subquery range");
+
+    public static long Step(SubqueryExpr s, long stepMs, long rangeMs) =>
+        s.StepExpr is null ? s.StepMs : Checked(s.StepExpr, stepMs, rangeMs, allowNonPositive: false, "subquery step");
+
+    private static long Checked(Expr e, long stepMs, long rangeMs, bool allowNonPositive, string what)
+    {
+        var seconds = Evaluate(e, stepMs, rangeMs);
+        if (ToMs(seconds) is not { } ms || (!allowNonPositive && ms <= 0))
+        {
+            throw new PromQLQueryException(PromQLErrorKind.Execution, $"{what} duration must be a positive finite number of seconds, got {Printer.FormatFloat(seconds)} from {e}");
+        }
+
+        return ms;
+    }
 }

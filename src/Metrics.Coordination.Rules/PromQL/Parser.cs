@@ -20,19 +20,21 @@ internal sealed class Parser
     private readonly string _query;
     private readonly List<Token> _tokens;
     private readonly bool _experimental;
+    private readonly bool _durationExpressions;
     private int _index;
 
-    private Parser(string query, bool experimental)
+    private Parser(string query, bool experimental, bool durationExpressions)
     {
         _query = query;
         _experimental = experimental;
+        _durationExpressions = durationExpressions;
         _tokens = Lexer.Tokenize(query);
     }
 
-    public static Expr Parse(string query, bool enableExperimentalFunctions = true)
+    public static Expr Parse(string query, bool enableExperimentalFunctions = true, bool enableDurationExpressions = true)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var p = new Parser(query, enableExperimentalFunctions);
+        var p = new Parser(query, enableExperimentalFunctions, enableDurationExpressions);
         if (p.Peek.Kind == TokenKind.Eof)
         {
             throw new PromQLParseException(query, 0, query.Length, "no expression found in input");
@@ -268,20 +270,40 @@ internal sealed class Parser
             else if (t.IsKeyword("offset"))
             {
                 Next();
+                var target = TimeTarget(expr, t.Range, "offset");
                 var negative = false;
-                if (Peek.Kind is TokenKind.Sub or TokenKind.Add)
+                var literal = Peek.Kind is TokenKind.Number or TokenKind.Duration ||
+                              (Peek.Kind is TokenKind.Sub or TokenKind.Add && PeekAt(1).Kind is TokenKind.Number or TokenKind.Duration);
+                long ms;
+                Expr? offsetExpr = null;
+                int end;
+                if (literal || !_durationExpressions)
                 {
-                    negative = Next().Kind == TokenKind.Sub;
+                    if (Peek.Kind is TokenKind.Sub or TokenKind.Add)
+                    {
+                        negative = Next().Kind == TokenKind.Sub;
+                    }
+
+                    (ms, end) = ParseDuration("offset", allowZero: true);
+                    ms = negative ? -ms : ms;
+                }
+                else
+                {
+                    // offset (expr), offset step(), offset -min_of(...): a primary duration expression; operators after it
+                    // apply to the selector ("x offset 1m + 2" adds 2 to the value).
+                    offsetExpr = ParseDurationUnary(primaryOnly: true);
+                    end = offsetExpr.Position.End;
+                    ms = DurationExprs.DependsOnQuery(offsetExpr) ? 0 : DurationExprs.ToMs(DurationExprs.Evaluate(offsetExpr, 0, 0)) ??
+                        throw Error(offsetExpr.Position, "offset is not a finite duration");
                 }
 
-                var (ms, end) = ParseDuration("offset", allowZero: true);
-                var target = TimeTarget(expr, t.Range, "offset");
-                if (target.OffsetMs != 0)
+                if (target.OffsetMs != 0 || target.OffsetExpr is not null)
                 {
                     throw Error(new PositionRange(t.Start, end), "offset may not be set multiple times");
                 }
 
-                target.OffsetMs = negative ? -ms : ms;
+                target.OffsetMs = ms;
+                target.OffsetExpr = offsetExpr;
                 expr.Position = new PositionRange(expr.Position.Start, end);
             }
             else if (t.Kind == TokenKind.At)
@@ -371,14 +393,15 @@ internal sealed class Parser
             throw Error(open.Range, "unclosed left bracket");
         }
 
-        var (range, _) = ParseDuration("range", allowZero: false);
+        var (range, rangeExpr) = ParseDurationOperand("range");
         if (Peek.Kind == TokenKind.Colon)
         {
             Next();
             long step = 0;
-            if (Peek.Kind is TokenKind.Number or TokenKind.Duration)
+            Expr? stepExpr = null;
+            if (Peek.Kind != TokenKind.RightBracket)
             {
-                (step, _) = ParseDuration("subquery step", allowZero: false);
+                (step, stepExpr) = ParseDurationOperand("subquery step");
             }
 
             var close = ExpectClose();
@@ -387,7 +410,7 @@ internal sealed class Parser
                 throw Error(new PositionRange(expr.Position.Start, close.End), $"subquery is only allowed on instant vector, got {OpInfo.TypeName(expr.Type)}");
             }
 
-            return new SubqueryExpr(expr, range, step) { Position = new PositionRange(expr.Position.Start, close.End) };
+            return new SubqueryExpr(expr, range, step) { RangeExpr = rangeExpr, StepExpr = stepExpr, Position = new PositionRange(expr.Position.Start, close.End) };
         }
 
         var end = ExpectClose();
@@ -407,7 +430,138 @@ internal sealed class Parser
             throw Error(whole, "no @ modifiers allowed before range");
         }
 
-        return new MatrixSelector(vs, range) { Position = whole };
+        return new MatrixSelector(vs, range) { RangeExpr = rangeExpr, Position = whole };
+    }
+
+    /// <summary>A range or step: a literal, or (with duration expressions) arithmetic over literals, step(), range(), min_of, max_of.</summary>
+    private (long Ms, Expr? Expr) ParseDurationOperand(string context)
+    {
+        if (!_durationExpressions || (Peek.Kind is TokenKind.Number or TokenKind.Duration && PeekAt(1).Kind is TokenKind.Colon or TokenKind.RightBracket))
+        {
+            return (ParseDuration(context, allowZero: false).Ms, null);
+        }
+
+        var e = ParseDurationExpr(0);
+        if (DurationExprs.DependsOnQuery(e))
+        {
+            return (0, e);
+        }
+
+        var ms = DurationExprs.ToMs(DurationExprs.Evaluate(e, 0, 0));
+        if (ms is not > 0)
+        {
+            throw Error(e.Position, "duration must be greater than 0");
+        }
+
+        return (ms.Value, e);
+    }
+
+    private Expr ParseDurationExpr(int minPrecedence)
+    {
+        var lhs = ParseDurationUnary(primaryOnly: false);
+        while (true)
+        {
+            var opToken = Peek;
+            if (!TryBinaryOp(opToken, out var op) || op is not (BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div or BinaryOp.Mod or BinaryOp.Pow))
+            {
+                return lhs;
+            }
+
+            var prec = OpInfo.Precedence(op);
+            if (prec < minPrecedence)
+            {
+                return lhs;
+            }
+
+            Next();
+            var rhs = ParseDurationExpr(OpInfo.IsRightAssociative(op) ? prec : prec + 1);
+            lhs = new BinaryExpr(op, lhs, rhs, false, new VectorMatching()) { Position = PositionRange.Span(lhs.Position, rhs.Position) };
+        }
+    }
+
+    private Expr ParseDurationUnary(bool primaryOnly)
+    {
+        var t = Peek;
+        if (t.Kind is TokenKind.Add or TokenKind.Sub)
+        {
+            Next();
+            var operand = primaryOnly ? ParseDurationPrimary() : ParseDurationExpr(OpInfo.UnaryPrecedence + 1);
+            var range = new PositionRange(t.Start, operand.Position.End);
+            if (operand is NumberLiteral nl)
+            {
+                if (t.Kind == TokenKind.Sub)
+                {
+                    nl.Value = -nl.Value;
+                }
+
+                nl.Position = range;
+                return nl;
+            }
+
+            return new UnaryExpr(t.Kind == TokenKind.Sub, operand) { Position = range };
+        }
+
+        return ParseDurationPrimary();
+    }
+
+    private Expr ParseDurationPrimary()
+    {
+        var t = Peek;
+        switch (t.Kind)
+        {
+            case TokenKind.Number:
+                Next();
+                return new NumberLiteral(ParseNumber(t)) { Position = t.Range };
+            case TokenKind.Duration:
+                Next();
+                Durations.TryParse(t.Text, out var ms);
+                return new NumberLiteral(ms / 1000.0, isDuration: true) { Position = t.Range };
+            case TokenKind.LeftParen:
+            {
+                Next();
+                var inner = ParseDurationExpr(0);
+                var close = Expect(TokenKind.RightParen, "duration expression", "\")\"");
+                return new ParenExpr(inner) { Position = new PositionRange(t.Start, close.End) };
+            }
+
+            case TokenKind.Identifier or TokenKind.Keyword when PeekAt(1).Kind == TokenKind.LeftParen:
+            {
+                // Names are case-insensitive here, as Prometheus lexes step/range as keywords.
+                var name = _query[t.Start..t.End].ToLowerInvariant();
+                if (name is not ("step" or "range" or "min_of" or "max_of"))
+                {
+                    throw Error(t.Range, $"unexpected function \"{_query[t.Start..t.End]}\" in duration expression");
+                }
+
+                Next();
+                Next();
+                var args = new List<Expr>();
+                while (Peek.Kind != TokenKind.RightParen)
+                {
+                    args.Add(ParseDurationExpr(0));
+                    if (Peek.Kind == TokenKind.Comma)
+                    {
+                        Next();
+                    }
+                    else if (Peek.Kind != TokenKind.RightParen)
+                    {
+                        throw Unexpected("duration expression", "\",\" or \")\"");
+                    }
+                }
+
+                var close = Next();
+                var call = new Call(FunctionInfo.All[name], args) { Position = new PositionRange(t.Start, close.End) };
+                if (args.Count != call.Function.ArgTypes.Length)
+                {
+                    throw Error(call.Position, $"expected {call.Function.ArgTypes.Length} argument(s) in call to \"{name}\", got {args.Count}");
+                }
+
+                return call;
+            }
+
+            default:
+                throw Unexpected("duration expression", "number, duration or \"(\"");
+        }
     }
 
     private Token ExpectClose()

@@ -82,16 +82,20 @@ internal static class Printer
                 break;
             case MatrixSelector m:
                 WriteSelector(sb, m.Vector);
-                sb.Append('[').Append(Durations.Format(m.RangeMs)).Append(']');
+                sb.Append('[');
+                WriteDuration(sb, m.RangeMs, m.RangeExpr);
+                sb.Append(']');
                 WriteModifiers(sb, m.Vector, at);
                 break;
             case SubqueryExpr q:
                 // Upstream's @ variants leave selectors inside a subquery alone (the subquery itself gets the @).
                 WriteOperand(sb, q.Expr, q.Expr is BinaryExpr or UnaryExpr || (q.Expr is NumberLiteral nl && (nl.Value < 0 || double.IsNegative(nl.Value))), null);
-                sb.Append('[').Append(Durations.Format(q.RangeMs)).Append(':');
-                if (q.StepMs != 0)
+                sb.Append('[');
+                WriteDuration(sb, q.RangeMs, q.RangeExpr);
+                sb.Append(':');
+                if (q.StepMs != 0 || q.StepExpr is not null)
                 {
-                    sb.Append(Durations.Format(q.StepMs));
+                    WriteDuration(sb, q.StepMs, q.StepExpr);
                 }
 
                 sb.Append(']');
@@ -194,9 +198,26 @@ internal static class Printer
             sb.Append(" @ ").Append(FormatSeconds(at));
         }
 
-        if (m.OffsetMs != 0)
+        if (m.OffsetExpr is not null)
+        {
+            sb.Append(" offset ");
+            Write(sb, m.OffsetExpr, null);
+        }
+        else if (m.OffsetMs != 0)
         {
             sb.Append(" offset ").Append(Durations.Format(m.OffsetMs));
+        }
+    }
+
+    private static void WriteDuration(StringBuilder sb, long ms, Expr? expr)
+    {
+        if (expr is null)
+        {
+            sb.Append(Durations.Format(ms));
+        }
+        else
+        {
+            Write(sb, expr, null);
         }
     }
 

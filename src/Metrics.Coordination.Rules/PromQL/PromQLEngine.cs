@@ -29,6 +29,9 @@ public sealed class PromQLEngineOptions
     /// <summary>Parse query strings with experimental functions enabled (see <see cref="PromQLParserOptions.EnableExperimentalFunctions"/>). Default false.</summary>
     public bool EnableExperimentalFunctions { get; set; }
 
+    /// <summary>Parse query strings with duration expressions enabled (see <see cref="PromQLParserOptions.EnableDurationExpressions"/>). Default false.</summary>
+    public bool EnableDurationExpressions { get; set; }
+
     /// <summary>The clock that times queries out. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -111,7 +114,11 @@ public sealed class PromQLEngine
         _timeout = options.Timeout;
         _timeProvider = options.TimeProvider;
         _logger = options.LoggerFactory.CreateLogger("Metrics.Coordination.Rules.PromQL.PromQLEngine");
-        _parserOptions = new PromQLParserOptions { EnableExperimentalFunctions = options.EnableExperimentalFunctions };
+        _parserOptions = new PromQLParserOptions
+        {
+            EnableExperimentalFunctions = options.EnableExperimentalFunctions,
+            EnableDurationExpressions = options.EnableDurationExpressions,
+        };
     }
 
     /// <summary>Parses <paramref name="query"/> with this engine's parser settings.</summary>

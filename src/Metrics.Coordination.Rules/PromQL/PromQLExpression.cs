@@ -9,6 +9,12 @@ public sealed class PromQLParserOptions
     /// as <c>--enable-feature=promql-experimental-functions</c> does. Default false.
     /// </summary>
     public bool EnableExperimentalFunctions { get; set; }
+
+    /// <summary>
+    /// Accept arithmetic in ranges, subquery steps and offsets (<c>x[5m + step()]</c>, <c>offset (2 * 1m)</c>), as
+    /// <c>--enable-feature=promql-duration-expr</c> does. Default false.
+    /// </summary>
+    public bool EnableDurationExpressions { get; set; }
 }
 
 /// <summary>
@@ -35,7 +41,7 @@ public sealed class PromQLExpression
     public static PromQLExpression Parse(string query, PromQLParserOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var root = Parser.Parse(query, options?.EnableExperimentalFunctions ?? false);
+        var root = Parser.Parse(query, options?.EnableExperimentalFunctions ?? false, options?.EnableDurationExpressions ?? false);
         return new PromQLExpression(query, root);
     }
 

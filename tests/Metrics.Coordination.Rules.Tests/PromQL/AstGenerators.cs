@@ -69,29 +69,58 @@ internal static class AstGenerators
             (1, Vector(depth - 1).Select(e => Unary(e))));
     }
 
+    private static readonly string[] DurationTexts = ["5m + 1m", "step()", "2 * (1m + 30s)", "max_of(1m, step())", "1h / 2", "-5m + 35m", "range() ^ 1"];
+    private static readonly string[] OffsetTexts = ["(1m * 2)", "-step()", "min_of(1m, range())", "(-(2 ^ 2))"];
+    private static readonly PromQLParserOptions DurationOptions = new() { EnableExperimentalFunctions = true, EnableDurationExpressions = true };
+
+    /// <summary>A duration expression as the parser builds it (range and value), or a plain literal.</summary>
+    private static Gen<(long Ms, Expr? Expr)> DurationOperand(params long[] literals) => Gen.Frequency(
+        (4, Gen.Elements(literals).Select(ms => (ms, (Expr?)null))),
+        (1, Gen.Elements(DurationTexts).Select(text =>
+        {
+            var m = (MatrixSelector)PromQLExpression.Parse($"x[{text}]", DurationOptions).Root;
+            return (m.RangeMs, m.RangeExpr);
+        })));
+
+    private static Gen<Expr?> OffsetExpression() => Gen.Frequency(
+        (5, Gen.Constant<Expr?>(null)),
+        (1, Gen.Elements(OffsetTexts).Select(text => ((VectorSelector)PromQLExpression.Parse($"x offset {text}", DurationOptions).Root).OffsetExpr)));
+
     private static Gen<Expr> Range(int depth)
     {
         var matrix = from vs in Selector(withModifiers: false)
-                     from range in Gen.Elements(1000L, 300_000L, 90_000L, 3_600_000L, 1L)
+                     from range in DurationOperand(1000L, 300_000L, 90_000L, 3_600_000L, 1L)
                      from mods in Modifiers()
-                     select (Expr)Apply(new MatrixSelector(vs, range), vs, mods);
+                     from offsetExpr in OffsetExpression()
+                     select (Expr)WithOffsetExpr(Apply(new MatrixSelector(vs, range.Ms) { RangeExpr = range.Expr }, vs, mods), vs, offsetExpr);
         if (depth <= 0)
         {
             return matrix;
         }
 
         var subquery = from inner in Vector(depth - 1)
-                       from range in Gen.Elements(300_000L, 3_600_000L, 10_000L)
-                       from step in Gen.Elements(0L, 60_000L, 1000L)
+                       from range in DurationOperand(300_000L, 3_600_000L, 10_000L)
+                       from step in DurationOperand(0L, 60_000L, 1000L)
                        from mods in Modifiers()
                        select (Expr)ApplySubquery(inner is BinaryExpr or UnaryExpr ? Paren(inner) : inner, range, step, mods);
         return Gen.Frequency((2, matrix), (1, subquery));
     }
 
-    private static Expr ApplySubquery(Expr inner, long range, long step, (long Offset, long? At, AtKind Kind) mods)
+    private static Expr ApplySubquery(Expr inner, (long Ms, Expr? Expr) range, (long Ms, Expr? Expr) step, (long Offset, long? At, AtKind Kind) mods)
     {
-        var sq = new SubqueryExpr(inner, range, step);
+        var sq = new SubqueryExpr(inner, range.Ms, step.Ms) { RangeExpr = range.Expr, StepExpr = step.Expr };
         return Apply(sq, sq, mods);
+    }
+
+    private static Expr WithOffsetExpr(Expr e, ITimeModified target, Expr? offsetExpr)
+    {
+        if (offsetExpr is not null)
+        {
+            target.OffsetExpr = offsetExpr;
+            target.OffsetMs = DurationExprs.DependsOnQuery(offsetExpr) ? 0 : DurationExprs.ToMs(DurationExprs.Evaluate(offsetExpr, 0, 0))!.Value;
+        }
+
+        return e;
     }
 
     private static Expr Apply(Expr e, ITimeModified target, (long Offset, long? At, AtKind Kind) mods)

@@ -207,6 +207,43 @@ public class ParserTests
         PromQLExpression.Parse("mad_over_time(x[5m])", new PromQLParserOptions { EnableExperimentalFunctions = true }).Type.Should().Be(PromQLValueType.InstantVector);
     }
 
+    [TestCase("foo[5m+1m]", "foo[5m + 1m]")]
+    [TestCase("foo[30m1s-30m1s % 1m]", "foo[30m1s - 30m1s % 1m]")]
+    [TestCase("foo[step()]", "foo[step()]")]
+    [TestCase("foo[1+(STep()-5)*2]", "foo[1 + (step() - 5) * 2]")]
+    [TestCase("foo[min_of(step()+1,1h)]", "foo[min_of(step() + 1, 1h)]")]
+    [TestCase("foo[29s+1s:5s+5s]", "foo[29s + 1s:5s + 5s]")]
+    [TestCase("foo offset (2 * 1m)", "foo offset (2 * 1m)")]
+    [TestCase("foo offset -step()", "foo offset -step()")]
+    [TestCase("foo offset -step()*2", "foo offset -step() * 2")]
+    [TestCase("foo offset 100 + 2", "foo offset 1m40s + 2")]
+    [TestCase("foo[1m] offset min_of(step(), 1s)", "foo[1m] offset min_of(step(), 1s)")]
+    public void DurationExpressions_ParseWhenEnabled(string query, string printed)
+    {
+        var options = new PromQLParserOptions { EnableExperimentalFunctions = true, EnableDurationExpressions = true };
+        var e = PromQLExpression.Parse(query, options);
+        e.ToString().Should().Be(printed);
+        AstEquality.AreEqual(PromQLExpression.Parse(printed, options).Root, e.Root).Should().BeTrue();
+    }
+
+    [TestCase("foo[5m+1m]")]
+    [TestCase("foo offset (1m)")]
+    [TestCase("foo[step()]")]
+    public void DurationExpressions_AreRejectedUnlessEnabled(string query)
+    {
+        var act = () => Parse(query);
+        act.Should().Throw<PromQLParseException>();
+    }
+
+    [TestCase("foo[5m-5m]", "duration must be greater than 0")]
+    [TestCase("foo[max_of(1m)]", "expected 2 argument(s) in call to \"max_of\", got 1")]
+    [TestCase("foo[time()]", "unexpected function \"time\" in duration expression")]
+    public void DurationExpressions_Errors(string query, string reason)
+    {
+        var act = () => PromQLExpression.Parse(query, new PromQLParserOptions { EnableExperimentalFunctions = true, EnableDurationExpressions = true });
+        act.Should().Throw<PromQLParseException>().Which.Reason.Should().Be(reason);
+    }
+
     [TestCase("1", PromQLValueType.Scalar)]
     [TestCase("\"s\"", PromQLValueType.String)]
     [TestCase("foo", PromQLValueType.InstantVector)]

@@ -302,6 +302,8 @@ internal sealed partial class Evaluator
         return _s.DelayedNameRemoval ? (metric, true) : (metric.Without(Labels.MetricName), false);
     }
 
+    private long OffsetOf(ITimeModified m) => DurationExprs.Offset(m, _queryStep, _queryEnd - _queryStart);
+
     private long? ResolveAt(ITimeModified m) => m.AtKind switch
     {
         AtKind.Start => _queryStart,
@@ -384,8 +386,9 @@ internal sealed partial class Evaluator
         var at = ResolveAt(vs);
         var steps = g.Count;
         var lookback = _s.LookbackMs;
-        var refMin = (at ?? g.Start) - vs.OffsetMs;
-        var refMax = (at ?? g.End) - vs.OffsetMs;
+        var offset = OffsetOf(vs);
+        var refMin = (at ?? g.Start) - offset;
+        var refMax = (at ?? g.End) - offset;
         var scratch = reuse ? new StepSeries(Labels.Empty, false, steps) : null;
         foreach (var series in Select(vs, refMin - lookback + 1, refMax, g.Interval, 0))
         {
@@ -400,7 +403,7 @@ internal sealed partial class Evaluator
             var j = -1;
             for (var i = 0; i < steps; i++)
             {
-                var r = (at ?? g.Time(i)) - vs.OffsetMs;
+                var r = (at ?? g.Time(i)) - offset;
                 while (j + 1 < buf.Count && buf.T[j + 1] <= r)
                 {
                     j++;
@@ -488,8 +491,8 @@ internal sealed partial class Evaluator
 
     private RangeWindow WindowOf(Expr arg) => Unwrap(arg) switch
     {
-        MatrixSelector ms => new RangeWindow(ResolveAt(ms.Vector), ms.Vector.OffsetMs, ms.RangeMs),
-        SubqueryExpr sq => new RangeWindow(ResolveAt(sq), sq.OffsetMs, sq.RangeMs),
+        MatrixSelector ms => new RangeWindow(ResolveAt(ms.Vector), OffsetOf(ms.Vector), DurationExprs.Range(ms, _queryStep, _queryEnd - _queryStart)),
+        SubqueryExpr sq => new RangeWindow(ResolveAt(sq), OffsetOf(sq), DurationExprs.Range(sq, _queryStep, _queryEnd - _queryStart)),
         _ => throw new PromQLQueryException(PromQLErrorKind.Execution, "expected a range vector selector or a subquery"),
     };
 
@@ -503,9 +506,9 @@ internal sealed partial class Evaluator
             case MatrixSelector ms:
             {
                 var vs = ms.Vector;
-                var lo = w.Ref(g.Start) - ms.RangeMs + 1;
+                var lo = w.Ref(g.Start) - w.Range + 1;
                 var hi = w.Ref(g.End);
-                foreach (var series in Select(vs, lo, hi, g.Interval, ms.RangeMs))
+                foreach (var series in Select(vs, lo, hi, g.Interval, w.Range))
                 {
                     CheckCancelled();
                     var buf = Fill(series, lo, hi, keepStale: false);
@@ -545,8 +548,13 @@ internal sealed partial class Evaluator
     /// </summary>
     private (VectorValue Inner, Grid InnerGrid) EvalSubqueryInner(SubqueryExpr sq, RangeWindow w, Grid outer)
     {
-        var step = sq.StepMs != 0 ? sq.StepMs : _s.DefaultSubqueryStepMs;
-        var lowest = w.Ref(outer.Start) - sq.RangeMs;
+        var step = DurationExprs.Step(sq, _queryStep, _queryEnd - _queryStart);
+        if (step == 0)
+        {
+            step = _s.DefaultSubqueryStepMs;
+        }
+
+        var lowest = w.Ref(outer.Start) - w.Range;
 
         // The first multiple of the step strictly after the window start (windows are left-open).
         var start = step * (lowest / step);

@@ -25,12 +25,12 @@ internal static class TimeBounds
                 Extend(vs, start, end, s.LookbackMs, q, ref min, ref max);
                 break;
             case MatrixSelector ms:
-                Extend(ms.Vector, start, end, ms.RangeMs, q, ref min, ref max);
+                Extend(ms.Vector, start, end, DurationExprs.Range(ms, q.StepMs, q.EndMs - q.StartMs), q, ref min, ref max);
                 break;
             case SubqueryExpr sq:
             {
                 var (a, b) = Refs(sq, start, end, q);
-                Walk(sq.Expr, a - sq.RangeMs, b, q, s, ref min, ref max);
+                Walk(sq.Expr, a - DurationExprs.Range(sq, q.StepMs, q.EndMs - q.StartMs), b, q, s, ref min, ref max);
                 break;
             }
 
@@ -68,7 +68,8 @@ internal static class TimeBounds
     private static (long, long) Refs(ITimeModified m, long start, long end, in PromQLQuery q)
     {
         long? at = m.AtKind switch { AtKind.Start => q.StartMs, AtKind.End => q.EndMs, _ => m.AtMs };
-        return ((at ?? start) - m.OffsetMs, (at ?? end) - m.OffsetMs);
+        var offset = DurationExprs.Offset(m, q.StepMs, q.EndMs - q.StartMs);
+        return ((at ?? start) - offset, (at ?? end) - offset);
     }
 
     private static void Extend(VectorSelector vs, long start, long end, long window, in PromQLQuery q, ref long min, ref long max)
