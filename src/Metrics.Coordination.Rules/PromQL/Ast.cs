@@ -216,6 +216,12 @@ internal sealed class VectorMatching
 
     /// <summary>Labels copied from the "one" side (<c>group_left(a, b)</c>).</summary>
     public IReadOnlyList<string> Include { get; set; } = [];
+
+    /// <summary><c>fill_left(v)</c>: the value of a missing left-hand sample, or null.</summary>
+    public double? FillLeft { get; set; }
+
+    /// <summary><c>fill_right(v)</c>: the value of a missing right-hand sample, or null.</summary>
+    public double? FillRight { get; set; }
 }
 
 internal sealed class BinaryExpr(BinaryOp op, Expr lhs, Expr rhs, bool returnBool, VectorMatching matching) : Expr
@@ -378,6 +384,7 @@ internal static class AstEquality
                        ba.Matching.Kind == bb.Matching.Kind && ba.Matching.Card == bb.Matching.Card &&
                        ba.Matching.MatchingLabels.SequenceEqual(bb.Matching.MatchingLabels) &&
                        ba.Matching.Include.SequenceEqual(bb.Matching.Include) &&
+                       Nullable.Equals(ba.Matching.FillLeft, bb.Matching.FillLeft) && Nullable.Equals(ba.Matching.FillRight, bb.Matching.FillRight) &&
                        AreEqual(ba.Lhs, bb.Lhs) && AreEqual(ba.Rhs, bb.Rhs);
             case AggregateExpr aa when b is AggregateExpr ab:
                 return aa.Op == ab.Op && aa.Without == ab.Without && aa.Grouping.SequenceEqual(ab.Grouping) &&

@@ -21,20 +21,22 @@ internal sealed class Parser
     private readonly List<Token> _tokens;
     private readonly bool _experimental;
     private readonly bool _durationExpressions;
+    private readonly bool _fillModifiers;
     private int _index;
 
-    private Parser(string query, bool experimental, bool durationExpressions)
+    private Parser(string query, bool experimental, bool durationExpressions, bool fillModifiers)
     {
+        _fillModifiers = fillModifiers;
         _query = query;
         _experimental = experimental;
         _durationExpressions = durationExpressions;
         _tokens = Lexer.Tokenize(query);
     }
 
-    public static Expr Parse(string query, bool enableExperimentalFunctions = true, bool enableDurationExpressions = true)
+    public static Expr Parse(string query, bool enableExperimentalFunctions = true, bool enableDurationExpressions = true, bool enableFillModifiers = true)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var p = new Parser(query, enableExperimentalFunctions, enableDurationExpressions);
+        var p = new Parser(query, enableExperimentalFunctions, enableDurationExpressions, enableFillModifiers);
         if (p.Peek.Kind == TokenKind.Eof)
         {
             throw new PromQLParseException(query, 0, query.Length, "no expression found in input");
@@ -137,6 +139,37 @@ internal sealed class Parser
                 }
             }
 
+            while (_fillModifiers && Peek.Kind == TokenKind.Identifier && PeekAt(1).Kind == TokenKind.LeftParen &&
+                   Peek.Text.ToLowerInvariant() is "fill" or "fill_left" or "fill_right")
+            {
+                var which = Next();
+                Next();
+                var negative = false;
+                if (Peek.Kind is TokenKind.Sub or TokenKind.Add)
+                {
+                    negative = Next().Kind == TokenKind.Sub;
+                }
+
+                if (Peek.Kind != TokenKind.Number)
+                {
+                    throw Unexpected("fill modifier", "number");
+                }
+
+                var value = ParseNumber(Next());
+                value = negative ? -value : value;
+                var close = Expect(TokenKind.RightParen, "fill modifier", "\")\"");
+                var kind = which.Text.ToLowerInvariant();
+                var setLeft = kind is "fill" or "fill_left";
+                var setRight = kind is "fill" or "fill_right";
+                if ((setLeft && matching.FillLeft is not null) || (setRight && matching.FillRight is not null))
+                {
+                    throw Error(new PositionRange(which.Start, close.End), "fill modifier may not be set multiple times");
+                }
+
+                matching.FillLeft = setLeft ? value : matching.FillLeft;
+                matching.FillRight = setRight ? value : matching.FillRight;
+            }
+
             var rhs = ParseExpr(OpInfo.IsRightAssociative(op) ? prec : prec + 1);
             lhs = MakeBinary(op, opToken.Range, lhs, rhs, returnBool, matching);
         }
@@ -210,7 +243,7 @@ internal sealed class Parser
 
         if (lt != PromQLValueType.InstantVector || rt != PromQLValueType.InstantVector)
         {
-            if (matching.Kind != MatchKind.Default || matching.Card is Cardinality.ManyToOne or Cardinality.OneToMany)
+            if (matching.Kind != MatchKind.Default || matching.Card is Cardinality.ManyToOne or Cardinality.OneToMany || matching.FillLeft is not null || matching.FillRight is not null)
             {
                 throw Error(whole, "vector matching only allowed between instant vectors");
             }
@@ -218,6 +251,10 @@ internal sealed class Parser
         else if (OpInfo.IsSetOperator(op) && matching.Card is Cardinality.ManyToOne or Cardinality.OneToMany)
         {
             throw Error(whole, $"no grouping allowed for \"{OpInfo.Text(op)}\" operation");
+        }
+        else if (OpInfo.IsSetOperator(op) && (matching.FillLeft is not null || matching.FillRight is not null))
+        {
+            throw Error(whole, $"fill modifiers are not allowed for the set operator \"{OpInfo.Text(op)}\"");
         }
 
         if ((lt == PromQLValueType.Scalar || rt == PromQLValueType.Scalar) && OpInfo.IsSetOperator(op))

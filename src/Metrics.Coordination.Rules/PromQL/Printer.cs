@@ -135,6 +135,23 @@ internal static class Printer
             }
         }
 
+        if (m.FillLeft is { } fl && m.FillRight is { } fr && fl.Equals(fr))
+        {
+            sb.Append(" fill(").Append(FormatFloat(fl)).Append(')');
+        }
+        else
+        {
+            if (m.FillLeft is { } left)
+            {
+                sb.Append(" fill_left(").Append(FormatFloat(left)).Append(')');
+            }
+
+            if (m.FillRight is { } right)
+            {
+                sb.Append(" fill_right(").Append(FormatFloat(right)).Append(')');
+            }
+        }
+
         sb.Append(' ');
         WriteOperand(sb, b.Rhs, NeedsParens(b.Rhs, prec, isRight: true, rightAssoc), at);
     }

@@ -32,6 +32,9 @@ public sealed class PromQLEngineOptions
     /// <summary>Parse query strings with duration expressions enabled (see <see cref="PromQLParserOptions.EnableDurationExpressions"/>). Default false.</summary>
     public bool EnableDurationExpressions { get; set; }
 
+    /// <summary>Parse query strings with fill modifiers enabled (see <see cref="PromQLParserOptions.EnableFillModifiers"/>). Default false.</summary>
+    public bool EnableFillModifiers { get; set; }
+
     /// <summary>The clock that times queries out. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -118,6 +121,7 @@ public sealed class PromQLEngine
         {
             EnableExperimentalFunctions = options.EnableExperimentalFunctions,
             EnableDurationExpressions = options.EnableDurationExpressions,
+            EnableFillModifiers = options.EnableFillModifiers,
         };
     }
 

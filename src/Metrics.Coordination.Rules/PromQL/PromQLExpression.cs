@@ -15,6 +15,12 @@ public sealed class PromQLParserOptions
     /// <c>--enable-feature=promql-duration-expr</c> does. Default false.
     /// </summary>
     public bool EnableDurationExpressions { get; set; }
+
+    /// <summary>
+    /// Accept <c>fill(v)</c>, <c>fill_left(v)</c> and <c>fill_right(v)</c> on binary operators between vectors, as
+    /// <c>--enable-feature=promql-binop-fill-modifiers</c> does. Default false.
+    /// </summary>
+    public bool EnableFillModifiers { get; set; }
 }
 
 /// <summary>
@@ -41,7 +47,7 @@ public sealed class PromQLExpression
     public static PromQLExpression Parse(string query, PromQLParserOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var root = Parser.Parse(query, options?.EnableExperimentalFunctions ?? false, options?.EnableDurationExpressions ?? false);
+        var root = Parser.Parse(query, options?.EnableExperimentalFunctions ?? false, options?.EnableDurationExpressions ?? false, options?.EnableFillModifiers ?? false);
         return new PromQLExpression(query, root);
     }
 

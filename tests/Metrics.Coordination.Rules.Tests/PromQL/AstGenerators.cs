@@ -215,13 +215,21 @@ internal static class AstGenerators
             ? Gen.Constant(OpInfo.IsSetOperator(op) ? Cardinality.ManyToMany : Cardinality.OneToOne)
             : Gen.Elements(Cardinality.OneToOne, Cardinality.ManyToOne, Cardinality.OneToMany)
         from include in card is Cardinality.ManyToOne or Cardinality.OneToMany ? Gen.Choose(0, 2).SelectMany(n => Gen.Elements("team", "owner", "z.z").ArrayOf(n)) : Gen.Constant(Array.Empty<string>())
+        from fillLeft in OpInfo.IsSetOperator(op) ? Gen.Constant<double?>(null) : FillValue()
+        from fillRight in OpInfo.IsSetOperator(op) ? Gen.Constant<double?>(null) : FillValue()
         select new VectorMatching
         {
+            FillLeft = fillLeft,
+            FillRight = fillRight,
             Kind = kind,
             Card = card,
             MatchingLabels = kind == MatchKind.Default ? [] : labels.Distinct().ToArray(),
             Include = include.Distinct().ToArray(),
         };
+
+    private static Gen<double?> FillValue() => Gen.Frequency(
+        (4, Gen.Constant<double?>(null)),
+        (1, Gen.Elements(0.0, -1.5, double.NaN, double.NegativeInfinity, 1e100).Select(v => (double?)v)));
 
     private static Expr MakeBinary(BinaryOp op, Expr lhs, Expr rhs, bool returnBool, VectorMatching matching)
     {

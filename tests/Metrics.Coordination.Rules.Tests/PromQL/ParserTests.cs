@@ -226,6 +226,31 @@ public class ParserTests
         AstEquality.AreEqual(PromQLExpression.Parse(printed, options).Root, e.Root).Should().BeTrue();
     }
 
+    [TestCase("a + fill(0) b", "a + fill(0) b")]
+    [TestCase("a + fill_left(5) fill_right(7) b", "a + fill_left(5) fill_right(7) b")]
+    [TestCase("a + fill_left(1) fill_right(1) b", "a + fill(1) b")]
+    [TestCase("a / on(s) group_left(o) fill_right(-Inf) b", "a / on (s) group_left (o) fill_right(-Inf) b")]
+    [TestCase("a == bool fill(NaN) b", "a == bool fill(NaN) b")]
+    [TestCase("a + fill", "a + fill")]
+    public void FillModifiers_ParseWhenEnabled(string query, string printed)
+    {
+        var options = new PromQLParserOptions { EnableFillModifiers = true };
+        var e = PromQLExpression.Parse(query, options);
+        e.ToString().Should().Be(printed);
+        AstEquality.AreEqual(PromQLExpression.Parse(printed, options).Root, e.Root).Should().BeTrue();
+    }
+
+    [TestCase("a + fill(0) fill(1) b", "fill modifier may not be set multiple times")]
+    [TestCase("a and fill(0) b", "fill modifiers are not allowed for the set operator \"and\"")]
+    [TestCase("1 + fill(0) b", "vector matching only allowed between instant vectors")]
+    [TestCase("a + fill(x) b", "unexpected identifier \"x\" in fill modifier, expected number")]
+    public void FillModifiers_Errors(string query, string reason)
+    {
+        var act = () => PromQLExpression.Parse(query, new PromQLParserOptions { EnableFillModifiers = true });
+        act.Should().Throw<PromQLParseException>().Which.Reason.Should().Be(reason);
+    }
+
+    [TestCase("a + fill(0) b")]
     [TestCase("foo[5m+1m]")]
     [TestCase("foo offset (1m)")]
     [TestCase("foo[step()]")]

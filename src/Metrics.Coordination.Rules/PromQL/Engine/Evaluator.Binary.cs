@@ -226,11 +226,17 @@ internal sealed partial class Evaluator
         var oneBySig = new Dictionary<Labels, int>();
         var matched = new Dictionary<Labels, HashSet<Labels>?>();
         var resultCache = new Dictionary<(int, int), Labels>();
+
+        // fill modifiers, seen from the matching's sides: the value standing in for a missing "one" or "many" sample.
+        var fillOne = oneToMany ? m.FillLeft : m.FillRight;
+        var fillMany = oneToMany ? m.FillRight : m.FillLeft;
+        var oneMatched = new bool[one.Count];
         for (var i = 0; i < g.Count; i++)
         {
             CheckCancelled();
             oneBySig.Clear();
             matched.Clear();
+            Array.Clear(oneMatched);
             for (var r = 0; r < one.Count; r++)
             {
                 if (!one[r].Present[i])
@@ -254,11 +260,26 @@ internal sealed partial class Evaluator
             for (var l = 0; l < many.Count; l++)
             {
                 var ls = many[l];
-                if (!ls.Present[i] || !oneBySig.TryGetValue(manySigs[l], out var r))
+                if (!ls.Present[i])
                 {
                     continue;
                 }
 
+                if (!oneBySig.TryGetValue(manySigs[l], out var r))
+                {
+                    if (fillOne is { } missingOne)
+                    {
+                        var (fv, fkeep) = oneToMany ? ElemBinop(b.Op, missingOne, ls.Values[i]) : ElemBinop(b.Op, ls.Values[i], missingOne);
+                        if (b.ReturnBool || fkeep)
+                        {
+                            builder.Add(ResultMetric(ls.Metric, Labels.Empty, m, dropsName), ls.DropName || (dropsName && _s.DelayedNameRemoval), i, b.ReturnBool ? (fkeep ? 1 : 0) : fv);
+                        }
+                    }
+
+                    continue;
+                }
+
+                oneMatched[r] = true;
                 var rs = one[r];
                 var fl = ls.Values[i];
                 var fr = rs.Values[i];
@@ -306,6 +327,25 @@ internal sealed partial class Evaluator
                 }
 
                 builder.Add(metric, ls.DropName || (dropsName && _s.DelayedNameRemoval), i, v);
+            }
+
+            if (fillMany is { } missingMany)
+            {
+                // A "one" sample nobody matched: one result, labelled with the match group.
+                for (var r = 0; r < one.Count; r++)
+                {
+                    var rs = one[r];
+                    if (!rs.Present[i] || oneMatched[r])
+                    {
+                        continue;
+                    }
+
+                    var (fv, fkeep) = oneToMany ? ElemBinop(b.Op, rs.Values[i], missingMany) : ElemBinop(b.Op, missingMany, rs.Values[i]);
+                    if (b.ReturnBool || fkeep)
+                    {
+                        builder.Add(oneSigs[r], dropsName && _s.DelayedNameRemoval, i, b.ReturnBool ? (fkeep ? 1 : 0) : fv);
+                    }
+                }
             }
         }
 

@@ -162,7 +162,7 @@ public sealed partial class PromQLTestScript
             });
             if (!unsafeForAt)
             {
-                var withAt = PromQLExpression.Parse(Printer.Print(expr.Root, t), new PromQLParserOptions { EnableExperimentalFunctions = true, EnableDurationExpressions = true });
+                var withAt = PromQLExpression.Parse(Printer.Print(expr.Root, t), new PromQLParserOptions { EnableExperimentalFunctions = true, EnableDurationExpressions = true, EnableFillModifiers = true });
                 var times = t == 0 ? new long[] { -1000, 0, 1000 } : [-10 * t, 0, t / 5, t, 10 * t];
                 foreach (var at in times)
                 {

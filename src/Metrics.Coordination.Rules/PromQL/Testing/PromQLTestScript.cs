@@ -25,7 +25,7 @@ public sealed class PromQLTestScriptOptions
     /// </summary>
     public bool ExtraChecks { get; set; } = true;
 
-    /// <summary>Engine settings. Default: Prometheus's test-runner settings (5 m lookback; delayed name removal, experimental functions and duration expressions on).</summary>
+    /// <summary>Engine settings. Default: Prometheus's test-runner settings (5 m lookback; delayed name removal, experimental functions, duration expressions and fill modifiers on).</summary>
     public PromQLEngineOptions? EngineOptions { get; set; }
 }
 
@@ -112,6 +112,7 @@ public sealed partial class PromQLTestScript
             EnableDelayedNameRemoval = true,
             EnableExperimentalFunctions = true,
             EnableDurationExpressions = true,
+            EnableFillModifiers = true,
             Timeout = TimeSpan.FromSeconds(100),
         };
         var engine = new PromQLEngine(engineOptions);
