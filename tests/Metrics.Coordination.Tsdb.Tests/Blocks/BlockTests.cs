@@ -174,8 +174,9 @@ public class BlockTests
         Backfill.Write(workload, data, BackfillStyle.Modern).Should().Be(2);
 
         using var process = Process.Start(new ProcessStartInfo("python3", [script, data, "--om", om, "--reencode"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var stderrTask = process.StandardError.ReadToEndAsync(); // both pipes drained at once: no deadlock on a chatty stderr
         var stdout = process.StandardOutput.ReadToEnd();
-        var stderr = process.StandardError.ReadToEnd();
+        var stderr = stderrTask.GetAwaiter().GetResult();
         process.WaitForExit();
         process.ExitCode.Should().Be(0, stdout + stderr);
         stdout.Should().Contain("all checks passed");

@@ -219,10 +219,14 @@ public class XorChunkTests
             """;
         var psi = new ProcessStartInfo("python3", ["-c", program]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(psi)!;
+        // Read both outputs while writing the input: python answers line by line, so writing everything first
+        // deadlocks once its output fills the pipe (64 KiB) and it stops reading ours.
+        var stdoutTask = process.StandardOutput.ReadToEndAsync();
+        var stderrTask = process.StandardError.ReadToEndAsync();
         process.StandardInput.Write(input.ToString());
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEnd();
-        var stderr = process.StandardError.ReadToEnd();
+        var stdout = stdoutTask.GetAwaiter().GetResult();
+        var stderr = stderrTask.GetAwaiter().GetResult();
         process.WaitForExit();
         process.ExitCode.Should().Be(0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
