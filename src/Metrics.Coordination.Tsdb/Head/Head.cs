@@ -9,7 +9,11 @@ namespace Metrics.Coordination.Tsdb.Head;
 /// </summary>
 internal sealed class Head
 {
+    /// <summary>At most this many sample buffers are kept for reuse: one per concurrently committing appender is plenty.</summary>
+    private const int PooledBuffers = 16;
+
     private readonly Lock _commitLock = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<List<PendingSample>> _samplePool = new();
     private long _minTime = long.MaxValue;
     private long _maxTime = long.MinValue;
     private long _minValidTime = long.MinValue;
@@ -58,6 +62,19 @@ internal sealed class Head
 
     /// <summary>Starts a batch.</summary>
     public HeadAppender Appender() => new(this, AppendableMinValidTime());
+
+    /// <summary>A cleared sample buffer from the pool (appenders return theirs on commit or rollback: no per-batch garbage).</summary>
+    internal List<PendingSample> RentSampleBuffer() => _samplePool.TryDequeue(out var list) ? list : [];
+
+    internal void ReturnSampleBuffer(List<PendingSample> list)
+    {
+        // Very large buffers are dropped rather than pinned in the pool forever.
+        if (list.Capacity <= 1 << 20 && _samplePool.Count < PooledBuffers)
+        {
+            list.Clear();
+            _samplePool.Enqueue(list);
+        }
+    }
 
     /// <summary>The series with <paramref name="labels"/> (empty values dropped), created and indexed when new.</summary>
     /// <remarks>A new series starts out owned by <paramref name="owner"/> (its appender), so head truncation cannot collect it before the appender's sample is pending.</remarks>

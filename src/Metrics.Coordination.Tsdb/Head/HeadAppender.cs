@@ -12,7 +12,7 @@ internal sealed class HeadAppender : IAppender
 {
     private readonly Head _head;
     private readonly long _minValidTime;
-    private readonly List<PendingSample> _samples = [];
+    private readonly List<PendingSample> _samples;
     private readonly List<MemSeries> _newSeries = [];
     private bool _done;
 
@@ -20,6 +20,7 @@ internal sealed class HeadAppender : IAppender
     {
         _head = head;
         _minValidTime = minValidTime;
+        _samples = head.RentSampleBuffer();
     }
 
     /// <summary>Samples waiting for commit.</summary>
@@ -61,47 +62,46 @@ internal sealed class HeadAppender : IAppender
         }
 
         var v = BitConverter.DoubleToUInt64Bits(request.Value);
-        lock (series)
+
+        // No lock: the batch's own earlier sample comes from the pending fields this appender wrote, the committed
+        // newest sample from a sequence-locked read. Another appender racing on the same series can at worst make this
+        // check pass a sample that the commit then refuses as out of order (counted there), as in Prometheus.
+        long lastT;
+        ulong lastV;
+        if (ReferenceEquals(series.PendingOwner, this))
         {
-            long lastT;
-            ulong lastV;
-            if (ReferenceEquals(series.PendingOwner, this))
-            {
-                lastT = series.PendingTime;
-                lastV = series.PendingValueBits;
-            }
-            else
-            {
-                lastT = series.LastTime;
-                lastV = series.LastValueBits;
-            }
-
-            if (lastT != long.MinValue)
-            {
-                if (t < lastT)
-                {
-                    Interlocked.Increment(ref _head.Counters.OutOfOrderSamples);
-                    throw new SampleRejectedException(SampleRejectionReason.OutOfOrder, $"out of order sample for {series.Labels}: {t} is before the newest sample at {lastT}");
-                }
-
-                if (t == lastT)
-                {
-                    if (v != lastV)
-                    {
-                        Interlocked.Increment(ref _head.Counters.DuplicateSamples);
-                        throw new SampleRejectedException(SampleRejectionReason.DuplicateTimestamp, $"duplicate sample for timestamp {t} of {series.Labels} with a different value");
-                    }
-
-                    // An exact duplicate: accepted, nothing to store.
-                    return new SeriesRef(series.Ref);
-                }
-            }
-
-            series.PendingOwner = this;
-            series.PendingTime = t;
-            series.PendingValueBits = v;
+            lastT = series.PendingTime;
+            lastV = series.PendingValueBits;
+        }
+        else
+        {
+            (lastT, lastV) = series.ReadLast();
         }
 
+        if (lastT != long.MinValue)
+        {
+            if (t < lastT)
+            {
+                Interlocked.Increment(ref _head.Counters.OutOfOrderSamples);
+                throw new SampleRejectedException(SampleRejectionReason.OutOfOrder, $"out of order sample for {series.Labels}: {t} is before the newest sample at {lastT}");
+            }
+
+            if (t == lastT)
+            {
+                if (v != lastV)
+                {
+                    Interlocked.Increment(ref _head.Counters.DuplicateSamples);
+                    throw new SampleRejectedException(SampleRejectionReason.DuplicateTimestamp, $"duplicate sample for timestamp {t} of {series.Labels} with a different value");
+                }
+
+                // An exact duplicate: accepted, nothing to store.
+                return new SeriesRef(series.Ref);
+            }
+        }
+
+        series.PendingTime = t;
+        series.PendingValueBits = v;
+        series.PendingOwner = this;
         _samples.Add(new PendingSample(series, t, v));
         return new SeriesRef(series.Ref);
     }
@@ -127,6 +127,7 @@ internal sealed class HeadAppender : IAppender
         finally
         {
             ReleaseNewSeries();
+            _head.ReturnSampleBuffer(_samples);
         }
     }
 
@@ -140,6 +141,7 @@ internal sealed class HeadAppender : IAppender
 
         _done = true;
         ClearPending();
+        _head.ReturnSampleBuffer(_samples);
         if (_newSeries.Count > 0 && _head.Log is { } log)
         {
             // The series stay in the head (Prometheus keeps them too), so the WAL must know them.

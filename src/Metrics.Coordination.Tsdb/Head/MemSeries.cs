@@ -22,6 +22,7 @@ internal sealed class MemSeries
     private XorChunk? _open;
     private long _openMinTime;
     private long _nextAt;
+    private int _version;
 
     public MemSeries(ulong reference, Labels labels)
     {
@@ -38,11 +39,35 @@ internal sealed class MemSeries
     /// <summary>The next series in the same hash bucket (label hash collisions).</summary>
     public MemSeries? NextSameHash { get; set; }
 
-    /// <summary>Timestamp of the newest committed sample; <see cref="long.MinValue"/> when none.</summary>
+    /// <summary>Timestamp of the newest committed sample; <see cref="long.MinValue"/> when none. Read under the lock, or use <see cref="ReadLast"/>.</summary>
     public long LastTime { get; private set; } = long.MinValue;
 
     /// <summary>Value bits of the newest committed sample.</summary>
     public ulong LastValueBits { get; private set; }
+
+    /// <summary>
+    /// The newest committed sample without taking the lock (the appender's validation): a sequence lock, so the pair
+    /// is never torn between two commits.
+    /// </summary>
+    public (long Time, ulong ValueBits) ReadLast()
+    {
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            var before = Volatile.Read(ref _version);
+            if ((before & 1) == 0)
+            {
+                var t = LastTime;
+                var v = LastValueBits;
+                if (Volatile.Read(ref _version) == before)
+                {
+                    return (t, v);
+                }
+            }
+
+            spinner.SpinOnce();
+        }
+    }
 
     /// <summary>The appender with an uncommitted sample for this series, and that sample (for in-batch order checks).</summary>
     public object? PendingOwner { get; set; }
@@ -95,8 +120,10 @@ internal sealed class MemSeries
         }
 
         _open!.Append(t, v);
+        Volatile.Write(ref _version, _version + 1);
         LastTime = t;
         LastValueBits = v;
+        Volatile.Write(ref _version, _version + 1);
         return true;
     }
 

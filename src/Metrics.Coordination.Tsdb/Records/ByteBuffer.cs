@@ -94,6 +94,16 @@ internal sealed class ByteBuffer
         }
     }
 
+    /// <summary>Room for <paramref name="n"/> more bytes: write into it, then <see cref="Advance"/>.</summary>
+    public Span<byte> Reserve(int n)
+    {
+        Ensure(n);
+        return _data.AsSpan(Length);
+    }
+
+    /// <summary>Commits <paramref name="n"/> bytes written into <see cref="Reserve"/>'s span.</summary>
+    public void Advance(int n) => Length += n;
+
     public void PutBe32At(int offset, uint v) => BinaryPrimitives.WriteUInt32BigEndian(_data.AsSpan(offset), v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -53,11 +53,51 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         if (samples.Count > 0)
         {
             _buffer.Clear();
-            WalRecords.EncodeSamples(_buffer, samples, static p => new RefSample(p.Series.Ref, p.T, p.V));
+            EncodeSamples(_buffer, samples);
             _writer.Append(_buffer.Span);
         }
 
         return _writer.Flush();
+    }
+
+    /// <summary>
+    /// The hot path's Samples record (same bytes as <see cref="WalRecords.EncodeSamples{T}"/>): the buffer is sized
+    /// once for the worst case (28 bytes a sample) and filled without per-field capacity checks.
+    /// </summary>
+    internal static void EncodeSamples(ByteBuffer buffer, IReadOnlyList<PendingSample> samples)
+    {
+        var span = buffer.Reserve(17 + (samples.Count * 28));
+        span[0] = (byte)WalRecordType.Samples;
+        var first = samples[0];
+        var baseRef = first.Series.Ref;
+        var baseT = first.T;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(span[1..], baseRef);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(span[9..], (ulong)baseT);
+        var at = 17;
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var p = samples[i];
+            at = PutVarint(span, at, (long)(p.Series.Ref - baseRef));
+            at = PutVarint(span, at, p.T - baseT);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(span[at..], p.V);
+            at += 8;
+        }
+
+        buffer.Advance(at);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int PutVarint(Span<byte> span, int at, long value)
+    {
+        var v = (ulong)((value << 1) ^ (value >> 63));
+        while (v >= 0x80)
+        {
+            span[at++] = (byte)(v | 0x80);
+            v >>= 7;
+        }
+
+        span[at++] = (byte)v;
+        return at;
     }
 
     /// <inheritdoc />

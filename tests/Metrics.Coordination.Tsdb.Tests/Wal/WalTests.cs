@@ -25,6 +25,19 @@ public class WalTests
     }
 
     [Test]
+    public void SamplesRecord_HotPathEncoder_SameBytesAsGeneric()
+    {
+        var random = new Random(8);
+        var series = Enumerable.Range(0, 50).Select(i => new Tsdb.Head.MemSeries((ulong)random.NextInt64(1, 1L << 40), Labels.FromStrings("a", i.ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToArray();
+        var pending = Enumerable.Range(0, 500).Select(_ => new Tsdb.Head.PendingSample(series[random.Next(series.Length)], random.NextInt64(long.MinValue / 4, long.MaxValue / 4), (ulong)random.NextInt64())).ToList();
+        var generic = new ByteBuffer();
+        WalRecords.EncodeSamples(generic, pending, static p => new RefSample(p.Series.Ref, p.T, p.V));
+        var fast = new ByteBuffer(16);
+        WriteAheadLog.EncodeSamples(fast, pending);
+        Convert.ToHexString(fast.Span).Should().Be(Convert.ToHexString(generic.Span));
+    }
+
+    [Test]
     public void Records_RoundTrip()
     {
         var buffer = new ByteBuffer();
