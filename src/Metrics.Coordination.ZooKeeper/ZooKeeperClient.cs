@@ -154,7 +154,10 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The options are invalid (connection string, chroot, timeouts).</exception>
     /// <exception cref="ConnectionLossException">No server accepted a connection within <see cref="ZooKeeperClientOptions.ConnectTimeout"/>.</exception>
-    /// <exception cref="AuthFailedException">A server rejected one of <see cref="ZooKeeperClientOptions.Authentication"/>.</exception>
+    /// <remarks>
+    /// Like the Java client, it does not wait for the replies to <see cref="ZooKeeperClientOptions.Authentication"/>:
+    /// a rejected scheme turns the client <see cref="ZooKeeperState.AuthFailed"/> right after.
+    /// </remarks>
     public static async Task<ZooKeeperClient> ConnectAsync(ZooKeeperClientOptions options, CancellationToken cancellationToken = default)
     {
         var client = new ZooKeeperClient(options);
