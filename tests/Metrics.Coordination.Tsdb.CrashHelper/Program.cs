@@ -3,17 +3,26 @@ using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Storage;
 using Metrics.Coordination.Tsdb;
 
-// Usage: CrashHelper <dir> <PerCommit|Interval|None> <series> [segmentSize]
+// Usage: CrashHelper <dir> <PerCommit|Interval|None> <series> [segmentSize] [blockDurationMs]
 // Opens the database (replaying its WAL), resumes after the newest batch found, then forever: appends one sample per
 // series for batch b at t = Start + b * 1000 with value b * 1000 + series, commits, and prints "C <b>" only after
-// Commit returned. The parent kills it with SIGKILL at a random moment and checks every acknowledged batch survived.
+// Commit returned. With a block duration, it also runs head compaction after every commit (a block is cut whenever
+// the head spans 1.5 ranges, then the WAL is checkpointed), so kills land in block writing and checkpointing too.
+// The parent kills it with SIGKILL at a random moment and checks every acknowledged batch survived.
 const long Start = 1_699_999_200_000;
 var dir = args[0];
 var policy = Enum.Parse<WalFsyncPolicy>(args[1]);
 var seriesCount = int.Parse(args[2], CultureInfo.InvariantCulture);
 var segmentSize = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : TsdbOptions.DefaultWalSegmentSize;
+var blockMs = args.Length > 4 ? long.Parse(args[4], CultureInfo.InvariantCulture) : 0;
 
-using var db = TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir, WalFsyncPolicy = policy, WalSegmentSize = segmentSize });
+using var db = TimeSeriesDatabase.Open(new TsdbOptions
+{
+    Directory = dir,
+    WalFsyncPolicy = policy,
+    WalSegmentSize = segmentSize,
+    BlockDuration = blockMs > 0 ? TimeSpan.FromMilliseconds(blockMs) : TimeSpan.FromHours(2),
+});
 var next = 0L;
 using (var q = db.Querier(long.MinValue, long.MaxValue))
 {
@@ -48,4 +57,14 @@ for (var b = next; ; b++)
     app.Commit();
     stdout.WriteLine($"C {b}");
     stdout.Flush();
+    var stats = db.GetStatistics();
+    if (blockMs > 0 && stats.HeadMaxTime - stats.HeadMinTime > blockMs / 2 * 3)
+    {
+        // "S": a block is about to be cut (the parent may kill right now); "B": cut, head truncated, WAL checkpointed.
+        stdout.WriteLine($"S {b}");
+        stdout.Flush();
+        db.Compact();
+        stdout.WriteLine($"B {b}");
+        stdout.Flush();
+    }
 }

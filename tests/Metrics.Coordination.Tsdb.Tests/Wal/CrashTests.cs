@@ -16,28 +16,42 @@ public class CrashTests
     private const long Start = 1_699_999_200_000;
     private const int Series = 20;
 
+    /// <summary>A one-minute block range: the head is cut into a block every 30 batches once it spans 90 s.</summary>
+    private const long BlockMs = 60_000;
+
     [Test]
     public Task SigKill_RandomMoments_EveryAcknowledgedCommitSurvives([Values(WalFsyncPolicy.None, WalFsyncPolicy.PerCommit)] WalFsyncPolicy policy) =>
-        KillLoopAsync(policy, rounds: 6, segmentSize: 64 * 1024, seed: (int)policy);
+        KillLoopAsync(policy, rounds: 6, segmentSize: 64 * 1024, seed: (int)policy, blockMs: 0);
+
+    [Test]
+    public Task SigKill_WhileCuttingBlocksAndCheckpointing_EveryAcknowledgedCommitSurvives() =>
+        KillLoopAsync(WalFsyncPolicy.Interval, rounds: 8, segmentSize: 64 * 1024, seed: 7, blockMs: BlockMs);
 
     [Test]
     [Category("LongRunning")]
-    public Task SigKill_ManyRounds_EveryAcknowledgedCommitSurvives() =>
-        KillLoopAsync(WalFsyncPolicy.Interval, rounds: 50, segmentSize: 64 * 1024, seed: 99, budget: TimeSpan.FromMinutes(4));
+    public Task SigKill_ManyRoundsWithBlockCutting_EveryAcknowledgedCommitSurvives() =>
+        KillLoopAsync(WalFsyncPolicy.Interval, rounds: 50, segmentSize: 64 * 1024, seed: 99, blockMs: BlockMs, budget: TimeSpan.FromMinutes(4));
 
-    private static async Task KillLoopAsync(WalFsyncPolicy policy, int rounds, int segmentSize, int seed, TimeSpan? budget = null)
+    private static async Task KillLoopAsync(WalFsyncPolicy policy, int rounds, int segmentSize, int seed, long blockMs, TimeSpan? budget = null)
     {
         using var dir = new TempDirectory("crash");
         var random = new Random(seed);
         var deadline = Stopwatch.StartNew();
         var kills = 0;
+        var cuts = 0;
+        var compactionKills = 0;
         var ackedEver = -1L;
         for (var round = 0; round < rounds && deadline.Elapsed < (budget ?? TimeSpan.MaxValue); round++)
         {
-            var (resumedAt, lastAck) = await RunAndKillAsync(dir.Path, policy, segmentSize, random);
+            var (resumedAt, lastAck, blocksCut, duringCompaction) = await RunAndKillAsync(dir.Path, policy, segmentSize, blockMs, random);
             kills++;
+            compactionKills += duringCompaction ? 1 : 0;
+            cuts += blocksCut;
             ackedEver = Math.Max(ackedEver, lastAck);
-            using var db = TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir.Path });
+            var logs = new CapturingLoggerFactory();
+            using var db = TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir.Path, BlockDuration = TimeSpan.FromMilliseconds(blockMs > 0 ? blockMs : 7_200_000), LoggerFactory = logs });
+            db.GetStatistics().BlocksCorrupt.Should().Be(0, $"round {round}: a block is renamed into place only when complete");
+            Directory.EnumerateDirectories(dir.Path, "*.tmp-for-creation").Should().BeEmpty("leftovers of a killed block write are removed at open");
             var data = Head.HeadTests.Read(db.Querier(long.MinValue, long.MaxValue));
             var reached = new HashSet<long>();
             foreach (var (labels, samples) in data)
@@ -63,14 +77,25 @@ public class CrashTests
         }
 
         kills.Should().BeGreaterThan(0);
-        TestContext.Out.WriteLine($"{kills} SIGKILLs survived ({policy}).");
+        if (blockMs > 0)
+        {
+            cuts.Should().BeGreaterThan(0, "the helper cut blocks between kills");
+            if (rounds >= 20)
+            {
+                // A third of the "S" lines trigger a kill; over many rounds some always do (short runs only report it).
+                compactionKills.Should().BeGreaterThan(0, "some kills land while a block is being cut");
+            }
+            Directory.EnumerateDirectories(dir.Path).Count(d => Tsdb.Blocks.Ulid.IsValid(Path.GetFileName(d))).Should().BeGreaterThan(0);
+        }
+
+        TestContext.Out.WriteLine($"{kills} SIGKILLs survived ({policy}; {cuts} blocks cut; {compactionKills} kills while cutting a block).");
     }
 
-    private static async Task<(long ResumedAt, long LastAck)> RunAndKillAsync(string dir, WalFsyncPolicy policy, int segmentSize, Random random)
+    private static async Task<(long ResumedAt, long LastAck, int BlocksCut, bool DuringCompaction)> RunAndKillAsync(string dir, WalFsyncPolicy policy, int segmentSize, long blockMs, Random random)
     {
         var helper = Path.Combine(AppContext.BaseDirectory, "Metrics.Coordination.Tsdb.CrashHelper.dll");
         File.Exists(helper).Should().BeTrue("the crash helper is built next to the tests");
-        var psi = new ProcessStartInfo("dotnet", ["exec", helper, dir, policy.ToString(), Series.ToString(CultureInfo.InvariantCulture), segmentSize.ToString(CultureInfo.InvariantCulture)])
+        var psi = new ProcessStartInfo("dotnet", ["exec", helper, dir, policy.ToString(), Series.ToString(CultureInfo.InvariantCulture), segmentSize.ToString(CultureInfo.InvariantCulture), blockMs.ToString(CultureInfo.InvariantCulture)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -80,9 +105,11 @@ public class CrashTests
         var stderr = process.StandardError.ReadToEndAsync();
         var resumedAt = -1L;
         var lastAck = -1L;
+        var blocks = 0;
+        var duringCompaction = false;
 
         // Kill after a random number of acknowledged commits (sometimes right after start, mid-replay or mid-first-commit).
-        var target = random.Next(4) == 0 ? random.Next(0, 3) : random.Next(5, 400);
+        var target = random.Next(4) == 0 ? random.Next(0, 3) : random.Next(5, blockMs > 0 ? 150 : 400);
         var acks = 0;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
@@ -98,6 +125,17 @@ public class CrashTests
                 {
                     lastAck = long.Parse(line[2..], CultureInfo.InvariantCulture);
                     acks++;
+                }
+                else if (line.StartsWith("B ", StringComparison.Ordinal))
+                {
+                    blocks++;
+                }
+                else if (line.StartsWith("S ", StringComparison.Ordinal) && random.Next(3) == 0)
+                {
+                    // Kill while the block is being written, renamed, the head truncated or the WAL checkpointed.
+                    await Task.Delay(random.Next(0, 15), CancellationToken.None);
+                    duringCompaction = true;
+                    break;
                 }
             }
         }
@@ -129,6 +167,6 @@ public class CrashTests
             lastAck = -1;
         }
 
-        return (resumedAt, lastAck);
+        return (resumedAt, lastAck, blocks, duringCompaction);
     }
 }
