@@ -81,6 +81,18 @@ internal enum Cardinality
     ManyToMany,
 }
 
+/// <summary>Extended range selectors (Prometheus's <c>promql-extended-range-selectors</c>).</summary>
+internal enum RangeMode
+{
+    None,
+
+    /// <summary><c>x[5m] anchored</c>: the last sample at or before the window start joins the window.</summary>
+    Anchored,
+
+    /// <summary><c>x[5m] smoothed</c>, <c>x smoothed</c>: values interpolated at the window edges (or the evaluation time).</summary>
+    Smoothed,
+}
+
 /// <summary>An <c>@ start()</c> / <c>@ end()</c> preprocessor, resolved to a timestamp per query.</summary>
 internal enum AtKind
 {
@@ -293,6 +305,9 @@ internal sealed class VectorSelector(string? name, IReadOnlyList<LabelMatcher> m
 
     public AtKind AtKind { get; set; }
 
+    /// <summary>anchored/smoothed; for a range selector it sits on its vector selector, like offset and @.</summary>
+    public RangeMode Mode { get; set; }
+
     public override PromQLValueType Type => PromQLValueType.InstantVector;
 
     /// <summary>All matchers for the storage, the name matcher first.</summary>
@@ -393,7 +408,7 @@ internal static class AstEquality
                 return ca.Function.Name == cb.Function.Name && ca.Args.Count == cb.Args.Count &&
                        ca.Args.Zip(cb.Args).All(p => AreEqual(p.First, p.Second));
             case VectorSelector va when b is VectorSelector vb:
-                return va.Name == vb.Name && Modifiers(va, vb) && va.Matchers.Count == vb.Matchers.Count &&
+                return va.Name == vb.Name && va.Mode == vb.Mode && Modifiers(va, vb) && va.Matchers.Count == vb.Matchers.Count &&
                        va.Matchers.Zip(vb.Matchers).All(p => p.First.Type == p.Second.Type && p.First.Name == p.Second.Name && p.First.Value == p.Second.Value);
             case MatrixSelector ma when b is MatrixSelector mb:
                 return ma.RangeMs == mb.RangeMs && AreEqual(ma.RangeExpr, mb.RangeExpr) && AreEqual(ma.Vector, mb.Vector);

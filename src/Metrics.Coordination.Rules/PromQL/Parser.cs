@@ -22,10 +22,12 @@ internal sealed class Parser
     private readonly bool _experimental;
     private readonly bool _durationExpressions;
     private readonly bool _fillModifiers;
+    private readonly bool _extendedRanges;
     private int _index;
 
-    private Parser(string query, bool experimental, bool durationExpressions, bool fillModifiers)
+    private Parser(string query, bool experimental, bool durationExpressions, bool fillModifiers, bool extendedRanges)
     {
+        _extendedRanges = extendedRanges;
         _fillModifiers = fillModifiers;
         _query = query;
         _experimental = experimental;
@@ -33,10 +35,11 @@ internal sealed class Parser
         _tokens = Lexer.Tokenize(query);
     }
 
-    public static Expr Parse(string query, bool enableExperimentalFunctions = true, bool enableDurationExpressions = true, bool enableFillModifiers = true)
+    public static Expr Parse(
+        string query, bool enableExperimentalFunctions = true, bool enableDurationExpressions = true, bool enableFillModifiers = true, bool enableExtendedRanges = true)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var p = new Parser(query, enableExperimentalFunctions, enableDurationExpressions, enableFillModifiers);
+        var p = new Parser(query, enableExperimentalFunctions, enableDurationExpressions, enableFillModifiers, enableExtendedRanges);
         if (p.Peek.Kind == TokenKind.Eof)
         {
             throw new PromQLParseException(query, 0, query.Length, "no expression found in input");
@@ -405,6 +408,25 @@ internal sealed class Parser
                 target.AtKind = kind;
                 expr.Position = new PositionRange(expr.Position.Start, end);
             }
+            else if (_extendedRanges && t.Kind == TokenKind.Identifier && t.Text.ToLowerInvariant() is "anchored" or "smoothed")
+            {
+                Next();
+                var mode = t.Text.ToLowerInvariant() == "anchored" ? RangeMode.Anchored : RangeMode.Smoothed;
+                var target = expr switch
+                {
+                    MatrixSelector m => m.Vector,
+                    VectorSelector v when mode == RangeMode.Smoothed => v,
+                    VectorSelector => throw Error(t.Range, "anchored modifier can only be used with range vector selectors"),
+                    _ => throw Error(t.Range, $"{t.Text.ToLowerInvariant()} modifier must be preceded by a vector selector or a range vector selector"),
+                };
+                if (target.Mode != RangeMode.None)
+                {
+                    throw Error(t.Range, "anchored or smoothed may not be set multiple times");
+                }
+
+                target.Mode = mode;
+                expr.Position = new PositionRange(expr.Position.Start, t.End);
+            }
             else
             {
                 return expr;
@@ -465,6 +487,11 @@ internal sealed class Parser
         if (vs.AtMs is not null || vs.AtKind != AtKind.None)
         {
             throw Error(whole, "no @ modifiers allowed before range");
+        }
+
+        if (vs.Mode != RangeMode.None)
+        {
+            throw Error(whole, "no smoothed modifier allowed before range");
         }
 
         return new MatrixSelector(vs, range) { RangeExpr = rangeExpr, Position = whole };

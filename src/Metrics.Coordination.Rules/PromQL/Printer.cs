@@ -79,6 +79,7 @@ internal static class Printer
             case VectorSelector v:
                 WriteSelector(sb, v);
                 WriteModifiers(sb, v, at);
+                WriteMode(sb, v);
                 break;
             case MatrixSelector m:
                 WriteSelector(sb, m.Vector);
@@ -86,6 +87,7 @@ internal static class Printer
                 WriteDuration(sb, m.RangeMs, m.RangeExpr);
                 sb.Append(']');
                 WriteModifiers(sb, m.Vector, at);
+                WriteMode(sb, m.Vector);
                 break;
             case SubqueryExpr q:
                 // Upstream's @ variants leave selectors inside a subquery alone (the subquery itself gets the @).
@@ -225,6 +227,13 @@ internal static class Printer
             sb.Append(" offset ").Append(Durations.Format(m.OffsetMs));
         }
     }
+
+    private static void WriteMode(StringBuilder sb, VectorSelector v) => sb.Append(v.Mode switch
+    {
+        RangeMode.Anchored => " anchored",
+        RangeMode.Smoothed => " smoothed",
+        _ => string.Empty,
+    });
 
     private static void WriteDuration(StringBuilder sb, long ms, Expr? expr)
     {

@@ -35,6 +35,9 @@ public sealed class PromQLEngineOptions
     /// <summary>Parse query strings with fill modifiers enabled (see <see cref="PromQLParserOptions.EnableFillModifiers"/>). Default false.</summary>
     public bool EnableFillModifiers { get; set; }
 
+    /// <summary>Parse query strings with anchored/smoothed enabled (see <see cref="PromQLParserOptions.EnableExtendedRangeSelectors"/>). Default false.</summary>
+    public bool EnableExtendedRangeSelectors { get; set; }
+
     /// <summary>The clock that times queries out. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -122,6 +125,7 @@ public sealed class PromQLEngine
             EnableExperimentalFunctions = options.EnableExperimentalFunctions,
             EnableDurationExpressions = options.EnableDurationExpressions,
             EnableFillModifiers = options.EnableFillModifiers,
+            EnableExtendedRangeSelectors = options.EnableExtendedRangeSelectors,
         };
     }
 

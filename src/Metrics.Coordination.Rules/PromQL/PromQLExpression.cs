@@ -21,6 +21,12 @@ public sealed class PromQLParserOptions
     /// <c>--enable-feature=promql-binop-fill-modifiers</c> does. Default false.
     /// </summary>
     public bool EnableFillModifiers { get; set; }
+
+    /// <summary>
+    /// Accept <c>anchored</c> and <c>smoothed</c> after range selectors (and <c>smoothed</c> after instant selectors), as
+    /// <c>--enable-feature=promql-extended-range-selectors</c> does. Default false.
+    /// </summary>
+    public bool EnableExtendedRangeSelectors { get; set; }
 }
 
 /// <summary>
@@ -47,7 +53,8 @@ public sealed class PromQLExpression
     public static PromQLExpression Parse(string query, PromQLParserOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var root = Parser.Parse(query, options?.EnableExperimentalFunctions ?? false, options?.EnableDurationExpressions ?? false, options?.EnableFillModifiers ?? false);
+        var root = Parser.Parse(query, options?.EnableExperimentalFunctions ?? false, options?.EnableDurationExpressions ?? false, options?.EnableFillModifiers ?? false,
+            options?.EnableExtendedRangeSelectors ?? false);
         return new PromQLExpression(query, root);
     }
 

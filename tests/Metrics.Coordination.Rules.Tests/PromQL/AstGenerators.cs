@@ -92,7 +92,8 @@ internal static class AstGenerators
                      from range in DurationOperand(1000L, 300_000L, 90_000L, 3_600_000L, 1L)
                      from mods in Modifiers()
                      from offsetExpr in OffsetExpression()
-                     select (Expr)WithOffsetExpr(Apply(new MatrixSelector(vs, range.Ms) { RangeExpr = range.Expr }, vs, mods), vs, offsetExpr);
+                     from mode in Gen.Frequency((6, Gen.Constant(RangeMode.None)), (1, Gen.Constant(RangeMode.Anchored)), (1, Gen.Constant(RangeMode.Smoothed)))
+                     select (Expr)WithMode(WithOffsetExpr(Apply(new MatrixSelector(vs, range.Ms) { RangeExpr = range.Expr }, vs, mods), vs, offsetExpr), vs, mode);
         if (depth <= 0)
         {
             return matrix;
@@ -110,6 +111,12 @@ internal static class AstGenerators
     {
         var sq = new SubqueryExpr(inner, range.Ms, step.Ms) { RangeExpr = range.Expr, StepExpr = step.Expr };
         return Apply(sq, sq, mods);
+    }
+
+    private static Expr WithMode(Expr e, VectorSelector vs, RangeMode mode)
+    {
+        vs.Mode = mode;
+        return e;
     }
 
     private static Expr WithOffsetExpr(Expr e, ITimeModified target, Expr? offsetExpr)
@@ -144,8 +151,15 @@ internal static class AstGenerators
         from count in Gen.Choose(name is null ? 1 : 0, 3)
         from matchers in Gen.CollectToArray(Enumerable.Range(0, count).Select(_ => Matcher(name is not null)))
         from mods in withModifiers ? Modifiers() : Gen.Constant<(long, long?, AtKind)>((0, null, AtKind.None))
+        from smoothed in withModifiers ? Gen.Frequency((8, Gen.Constant(false)), (1, Gen.Constant(true))) : Gen.Constant(false)
         where name is not null || matchers.Any(m => !m.Matches(string.Empty))
-        select WithMods(new VectorSelector(name, matchers), mods);
+        select WithSmoothed(WithMods(new VectorSelector(name, matchers), mods), smoothed);
+
+    private static VectorSelector WithSmoothed(VectorSelector vs, bool smoothed)
+    {
+        vs.Mode = smoothed ? RangeMode.Smoothed : RangeMode.None;
+        return vs;
+    }
 
     private static VectorSelector WithMods(VectorSelector vs, (long Offset, long? At, AtKind Kind) mods)
     {

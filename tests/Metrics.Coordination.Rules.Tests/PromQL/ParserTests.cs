@@ -250,6 +250,31 @@ public class ParserTests
         act.Should().Throw<PromQLParseException>().Which.Reason.Should().Be(reason);
     }
 
+    [TestCase("rate(x[5m] anchored)", "rate(x[5m] anchored)")]
+    [TestCase("increase(x[5m] SMOOTHED)", "increase(x[5m] smoothed)")]
+    [TestCase("x smoothed", "x smoothed")]
+    [TestCase("x smoothed offset 1m", "x offset 1m smoothed")]
+    [TestCase("x[1m] anchored @ 10", "x[1m] @ 10.000 anchored")]
+    [TestCase("x - x smoothed", "x - x smoothed")]
+    public void ExtendedRangeSelectors_ParseWhenEnabled(string query, string printed)
+    {
+        var options = new PromQLParserOptions { EnableExtendedRangeSelectors = true };
+        var e = PromQLExpression.Parse(query, options);
+        e.ToString().Should().Be(printed);
+        AstEquality.AreEqual(PromQLExpression.Parse(printed, options).Root, e.Root).Should().BeTrue();
+    }
+
+    [TestCase("x anchored", "anchored modifier can only be used with range vector selectors")]
+    [TestCase("sum(x) smoothed", "smoothed modifier must be preceded by a vector selector or a range vector selector")]
+    [TestCase("x[1m] anchored smoothed", "anchored or smoothed may not be set multiple times")]
+    [TestCase("x smoothed[1m]", "no smoothed modifier allowed before range")]
+    public void ExtendedRangeSelectors_Errors(string query, string reason)
+    {
+        var act = () => PromQLExpression.Parse(query, new PromQLParserOptions { EnableExtendedRangeSelectors = true });
+        act.Should().Throw<PromQLParseException>().Which.Reason.Should().Be(reason);
+    }
+
+    [TestCase("rate(x[5m] anchored)")]
     [TestCase("a + fill(0) b")]
     [TestCase("foo[5m+1m]")]
     [TestCase("foo offset (1m)")]

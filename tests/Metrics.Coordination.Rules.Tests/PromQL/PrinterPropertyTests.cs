@@ -6,7 +6,7 @@ namespace Metrics.Coordination.Rules.Tests.PromQL;
 
 public class PrinterPropertyTests
 {
-    private static readonly PromQLParserOptions Experimental = new() { EnableExperimentalFunctions = true, EnableDurationExpressions = true, EnableFillModifiers = true };
+    private static readonly PromQLParserOptions Experimental = new() { EnableExperimentalFunctions = true, EnableDurationExpressions = true, EnableFillModifiers = true, EnableExtendedRangeSelectors = true };
 
     [Test]
     public void PrintThenParse_GivesTheSameTree()

@@ -152,6 +152,18 @@ internal sealed partial class Evaluator
         }
 
         var w = WindowOf(arg);
+        var mode = Unwrap(arg) is MatrixSelector { Vector.Mode: var m } ? m : RangeMode.None;
+        if (mode == RangeMode.Smoothed && name is not ("delta" or "increase" or "rate"))
+        {
+            throw ExecError($"smoothed modifier can only be used with: delta, increase, rate - not with {name}");
+        }
+
+        if (mode == RangeMode.Anchored && name is not ("changes" or "delta" or "increase" or "rate" or "resets"))
+        {
+            throw ExecError($"anchored modifier can only be used with: changes, delta, increase, rate, resets - not with {name}");
+        }
+
+        var extended = new List<double>();
 
         // Resolved once: a string switch per window would cost as much as the function itself.
         var fn = Enum.Parse<RangeFn>(name.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true);
@@ -199,6 +211,17 @@ internal sealed partial class Evaluator
                 while (lo < hi && ts[lo] <= r - w.Range)
                 {
                     lo++;
+                }
+
+                if (mode != RangeMode.None)
+                {
+                    if (ExtendedWindow(mode, fn, ts, fs, count, lo, hi, r - w.Range, r, extended) &&
+                        ApplyExtended(fn, extended, w.Range, out var ev))
+                    {
+                        scratch.Set(i, ev);
+                    }
+
+                    continue;
                 }
 
                 if (hi == lo)
@@ -451,6 +474,121 @@ internal sealed partial class Evaluator
 
             default:
                 throw ExecError($"function \"{fn}\" is not implemented");
+        }
+    }
+
+    /// <summary>
+    /// The points an anchored or smoothed window hands to its function. anchored: the last sample within the lookback
+    /// at or before the window start, then the samples in the window (none: no result). smoothed: the values at the
+    /// window start and end, interpolated between the samples around each edge (for counters, a reset between them
+    /// is modelled as a restart from zero), with the samples in the window between them; without a sample before the
+    /// start the first sample in the window stands in, without one after the end the last one before it.
+    /// </summary>
+    private bool ExtendedWindow(RangeMode mode, RangeFn fn, long[] ts, double[] fs, int count, int lo, int hi, long start, long end, List<double> points)
+    {
+        points.Clear();
+        var lookback = _s.LookbackMs;
+        var prevStart = lo > 0 && ts[lo - 1] > start - lookback ? lo - 1 : -1;
+        if (mode == RangeMode.Anchored)
+        {
+            if (hi == lo)
+            {
+                return false;
+            }
+
+            if (prevStart >= 0)
+            {
+                points.Add(fs[prevStart]);
+            }
+
+            for (var k = lo; k < hi; k++)
+            {
+                points.Add(fs[k]);
+            }
+
+            return true;
+        }
+
+        var counter = fn is RangeFn.Rate or RangeFn.Increase;
+        double left;
+        if (prevStart >= 0)
+        {
+            left = ts[prevStart] == start || lo >= count ? fs[prevStart] : Interpolate(ts, fs, prevStart, lo, start, counter);
+        }
+        else if (hi > lo)
+        {
+            left = fs[lo];
+        }
+        else
+        {
+            return false;
+        }
+
+        var prevEnd = hi > 0 && ts[hi - 1] > end - lookback ? hi - 1 : -1;
+        if (prevEnd < 0)
+        {
+            return false;
+        }
+
+        var nextEnd = hi < count && ts[hi] <= end + lookback ? hi : -1;
+        var right = ts[prevEnd] == end || nextEnd < 0 ? fs[prevEnd] : Interpolate(ts, fs, prevEnd, nextEnd, end, counter);
+        points.Add(left);
+        for (var k = lo; k < hi; k++)
+        {
+            points.Add(fs[k]);
+        }
+
+        points.Add(right);
+        return true;
+    }
+
+    private static double Interpolate(long[] ts, double[] fs, int a, int b, long t, bool counter)
+    {
+        var fraction = (double)(t - ts[a]) / (ts[b] - ts[a]);
+        return counter && fs[b] < fs[a] ? fs[b] * fraction : fs[a] + ((fs[b] - fs[a]) * fraction);
+    }
+
+    /// <summary>Functions over anchored/smoothed points: no extrapolation, the edges are already at the window bounds.</summary>
+    private static bool ApplyExtended(RangeFn fn, List<double> p, long rangeMs, out double result)
+    {
+        result = 0;
+        switch (fn)
+        {
+            case RangeFn.Rate or RangeFn.Increase:
+            {
+                var value = p[^1] - p[0];
+                for (var k = 1; k < p.Count; k++)
+                {
+                    if (p[k] < p[k - 1])
+                    {
+                        value += p[k - 1];
+                    }
+                }
+
+                result = fn == RangeFn.Rate ? value / (rangeMs / 1000.0) : value;
+                return true;
+            }
+
+            case RangeFn.Delta:
+                result = p[^1] - p[0];
+                return true;
+            case RangeFn.Changes or RangeFn.Resets:
+            {
+                var n = 0;
+                for (var k = 1; k < p.Count; k++)
+                {
+                    if (fn == RangeFn.Resets ? p[k] < p[k - 1] : !(p[k] == p[k - 1] || (double.IsNaN(p[k]) && double.IsNaN(p[k - 1]))))
+                    {
+                        n++;
+                    }
+                }
+
+                result = n;
+                return true;
+            }
+
+            default:
+                return false;
         }
     }
 

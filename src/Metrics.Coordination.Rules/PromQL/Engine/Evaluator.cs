@@ -390,10 +390,12 @@ internal sealed partial class Evaluator
         var refMin = (at ?? g.Start) - offset;
         var refMax = (at ?? g.End) - offset;
         var scratch = reuse ? new StepSeries(Labels.Empty, false, steps) : null;
-        foreach (var series in Select(vs, refMin - lookback + 1, refMax, g.Interval, 0))
+        var smoothed = vs.Mode == RangeMode.Smoothed;
+        var readEnd = smoothed ? refMax + lookback : refMax;
+        foreach (var series in Select(vs, refMin - lookback + 1, readEnd, g.Interval, 0))
         {
             CheckCancelled();
-            var buf = Fill(series, refMin - lookback + 1, refMax, keepStale: true);
+            var buf = Fill(series, refMin - lookback + 1, readEnd, keepStale: !smoothed);
             if (buf.Count == 0)
             {
                 continue;
@@ -411,6 +413,14 @@ internal sealed partial class Evaluator
 
                 if (j >= 0 && buf.T[j] > r - lookback && !StaleMarker.IsStale(buf.F[j]))
                 {
+                    var value = timestamps ? buf.T[j] / 1000.0 : buf.F[j];
+                    if (smoothed && buf.T[j] != r && j + 1 < buf.Count && buf.T[j + 1] <= r + lookback)
+                    {
+                        // Linear interpolation towards the next sample (no counter handling for instant selectors).
+                        var fraction = (double)(r - buf.T[j]) / (buf.T[j + 1] - buf.T[j]);
+                        value = buf.F[j] + ((buf.F[j + 1] - buf.F[j]) * fraction);
+                    }
+
                     if (output is null)
                     {
                         if (scratch is not null)
@@ -425,7 +435,7 @@ internal sealed partial class Evaluator
                         }
                     }
 
-                    output.Set(i, timestamps ? buf.T[j] / 1000.0 : buf.F[j]);
+                    output.Set(i, value);
                 }
             }
 
@@ -508,6 +518,13 @@ internal sealed partial class Evaluator
                 var vs = ms.Vector;
                 var lo = w.Ref(g.Start) - w.Range + 1;
                 var hi = w.Ref(g.End);
+                if (vs.Mode != RangeMode.None)
+                {
+                    // anchored/smoothed also read the sample before each window (and smoothed the one after it).
+                    lo -= _s.LookbackMs;
+                    hi += vs.Mode == RangeMode.Smoothed ? _s.LookbackMs : 0;
+                }
+
                 foreach (var series in Select(vs, lo, hi, g.Interval, w.Range))
                 {
                     CheckCancelled();

@@ -23,10 +23,24 @@ internal static class TimeBounds
         {
             case VectorSelector vs:
                 Extend(vs, start, end, s.LookbackMs, q, ref min, ref max);
+                if (vs.Mode == RangeMode.Smoothed)
+                {
+                    // Smoothed selectors interpolate towards the next sample, up to a lookback after the step.
+                    max = checked(max + s.LookbackMs);
+                }
+
                 break;
             case MatrixSelector ms:
-                Extend(ms.Vector, start, end, DurationExprs.Range(ms, q.StepMs, q.EndMs - q.StartMs), q, ref min, ref max);
+            {
+                var range = DurationExprs.Range(ms, q.StepMs, q.EndMs - q.StartMs);
+                Extend(ms.Vector, start, end, ms.Vector.Mode == RangeMode.None ? range : range + s.LookbackMs, q, ref min, ref max);
+                if (ms.Vector.Mode == RangeMode.Smoothed)
+                {
+                    max = checked(max + s.LookbackMs);
+                }
+
                 break;
+            }
             case SubqueryExpr sq:
             {
                 var (a, b) = Refs(sq, start, end, q);

@@ -27,6 +27,13 @@ public sealed partial class PromQLTestScript
     {
         // Text heuristics look at the query without its string literals (regexes may contain brackets).
         var q = QuotedString.Replace(eval.Query, "\"\"");
+
+        // Data first: an eval over native-histogram samples needs them whatever else it uses.
+        if (eval.ExpectsHistogram || SelectsHistograms(tree, q, state))
+        {
+            return "native histograms";
+        }
+
         if (q.Contains("info(", StringComparison.Ordinal))
         {
             return "info()";
@@ -60,11 +67,6 @@ public sealed partial class PromQLTestScript
             {
                 return "duration expressions";
             }
-        }
-
-        if (eval.ExpectsHistogram || SelectsHistograms(tree, q, state))
-        {
-            return "native histograms";
         }
 
         return null;
@@ -162,7 +164,7 @@ public sealed partial class PromQLTestScript
             });
             if (!unsafeForAt)
             {
-                var withAt = PromQLExpression.Parse(Printer.Print(expr.Root, t), new PromQLParserOptions { EnableExperimentalFunctions = true, EnableDurationExpressions = true, EnableFillModifiers = true });
+                var withAt = PromQLExpression.Parse(Printer.Print(expr.Root, t), new PromQLParserOptions { EnableExperimentalFunctions = true, EnableDurationExpressions = true, EnableFillModifiers = true, EnableExtendedRangeSelectors = true });
                 var times = t == 0 ? new long[] { -1000, 0, 1000 } : [-10 * t, 0, t / 5, t, 10 * t];
                 foreach (var at in times)
                 {

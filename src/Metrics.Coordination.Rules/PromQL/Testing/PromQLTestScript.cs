@@ -25,7 +25,7 @@ public sealed class PromQLTestScriptOptions
     /// </summary>
     public bool ExtraChecks { get; set; } = true;
 
-    /// <summary>Engine settings. Default: Prometheus's test-runner settings (5 m lookback; delayed name removal, experimental functions, duration expressions and fill modifiers on).</summary>
+    /// <summary>Engine settings. Default: Prometheus's test-runner settings (5 m lookback; delayed name removal, experimental functions, duration expressions, fill modifiers and extended range selectors on).</summary>
     public PromQLEngineOptions? EngineOptions { get; set; }
 }
 
@@ -113,6 +113,7 @@ public sealed partial class PromQLTestScript
             EnableExperimentalFunctions = true,
             EnableDurationExpressions = true,
             EnableFillModifiers = true,
+            EnableExtendedRangeSelectors = true,
             Timeout = TimeSpan.FromSeconds(100),
         };
         var engine = new PromQLEngine(engineOptions);
