@@ -26,6 +26,12 @@ public sealed class PromQLEngineOptions
     /// </summary>
     public bool EnableDelayedNameRemoval { get; set; }
 
+    /// <summary>
+    /// Treat <c>__type__</c> and <c>__unit__</c> as part of the metric name: they are dropped with it and ignored in
+    /// vector matching (Prometheus's <c>type-and-unit-labels</c> feature). Default false.
+    /// </summary>
+    public bool EnableTypeAndUnitLabels { get; set; }
+
     /// <summary>Parse query strings with experimental functions enabled (see <see cref="PromQLParserOptions.EnableExperimentalFunctions"/>). Default false.</summary>
     public bool EnableExperimentalFunctions { get; set; }
 
@@ -116,7 +122,8 @@ public sealed class PromQLEngine
             (long)options.LookbackDelta.TotalMilliseconds,
             options.MaxSamples,
             (long)options.DefaultSubqueryStep.TotalMilliseconds,
-            options.EnableDelayedNameRemoval);
+            options.EnableDelayedNameRemoval,
+            options.EnableTypeAndUnitLabels);
         _timeout = options.Timeout;
         _timeProvider = options.TimeProvider;
         _logger = options.LoggerFactory.CreateLogger("Metrics.Coordination.Rules.PromQL.PromQLEngine");
@@ -200,7 +207,7 @@ public sealed class PromQLEngine
 }
 
 /// <summary>The engine's immutable settings, copied from <see cref="PromQLEngineOptions"/>.</summary>
-internal sealed record EngineSettings(long LookbackMs, int MaxSamples, long DefaultSubqueryStepMs, bool DelayedNameRemoval);
+internal sealed record EngineSettings(long LookbackMs, int MaxSamples, long DefaultSubqueryStepMs, bool DelayedNameRemoval, bool TypeAndUnitLabels = false);
 
 /// <summary>Log messages of the Rules package; event IDs 3000–3999 belong to it (3000–3099: the PromQL engine).</summary>
 internal static partial class Log

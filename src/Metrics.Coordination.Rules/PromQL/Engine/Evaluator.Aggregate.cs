@@ -49,7 +49,7 @@ internal sealed partial class Evaluator
         var groupIndex = new Dictionary<Labels, int>();
         for (var s = 0; s < vec.Series.Count; s++)
         {
-            var key = GroupLabels(vec.Series[s].Metric, a.Grouping, a.Without);
+            var key = GroupLabels(vec.Series[s].Metric, a.Grouping, a.Without, NameLabels);
             if (!groupIndex.TryGetValue(key, out var gi))
             {
                 gi = groupLabels.Count;
@@ -147,7 +147,7 @@ internal sealed partial class Evaluator
     private VectorValue AggregateStreaming(AggregateExpr a, Grid g)
     {
         var steps = g.Count;
-        var groups = new GroupIndex(a.Grouping, a.Without);
+        var groups = new GroupIndex(a.Grouping, a.Without, NameLabels);
         var keys = groups.Keys;
         var accs = new List<Accumulator[]>();
         var drops = new List<bool>();
@@ -231,7 +231,7 @@ internal sealed partial class Evaluator
         }
 
         var top = a.Op == AggregateOp.TopK;
-        var groups = new GroupIndex(a.Grouping, a.Without);
+        var groups = new GroupIndex(a.Grouping, a.Without, NameLabels);
         var heaps = new List<TopKHeap?[]>();
         var refs = new List<(Labels Metric, bool Drop, bool Remove)>();
         StreamVector(a.Expr, g, (metric, dropName, removeName, values) =>
@@ -299,7 +299,7 @@ internal sealed partial class Evaluator
                     if (outSeries[id] is null)
                     {
                         var r = refs[id];
-                        outSeries[id] = new StepSeries(r.Remove ? r.Metric.Without(Labels.MetricName) : r.Metric, r.Drop, steps);
+                        outSeries[id] = new StepSeries(r.Remove ? RemoveName(r.Metric) : r.Metric, r.Drop, steps);
                         result.Add(outSeries[id]!);
                     }
 
@@ -312,18 +312,11 @@ internal sealed partial class Evaluator
     }
 
     /// <summary>The output labels of a group: the <c>by</c> labels, or all but the <c>without</c> labels and the name.</summary>
-    private static Labels GroupLabels(Labels metric, IReadOnlyList<string> grouping, bool without)
+    private static Labels GroupLabels(Labels metric, IReadOnlyList<string> grouping, bool without, string[] nameLabels)
     {
         if (without)
         {
-            var drop = new string[grouping.Count + 1];
-            drop[0] = Labels.MetricName;
-            for (var i = 0; i < grouping.Count; i++)
-            {
-                drop[i + 1] = grouping[i];
-            }
-
-            return metric.Without(drop);
+            return metric.Without([.. nameLabels, .. grouping]);
         }
 
         if (grouping.Count == 0)

@@ -113,7 +113,7 @@ internal sealed partial class Evaluator
     }
 
     /// <summary>The match signature of a series: its <c>on</c> labels, or all labels but the <c>ignoring</c> ones and the name.</summary>
-    private static Labels Signature(Labels metric, VectorMatching m)
+    private Labels Signature(Labels metric, VectorMatching m)
     {
         if (m.Kind == MatchKind.On)
         {
@@ -129,17 +129,11 @@ internal sealed partial class Evaluator
             return kept.Count == metric.Count ? metric : Labels.From([.. kept]);
         }
 
-        var drop = new string[m.MatchingLabels.Count + 1];
-        drop[0] = Labels.MetricName;
-        for (var i = 0; i < m.MatchingLabels.Count; i++)
-        {
-            drop[i + 1] = m.MatchingLabels[i];
-        }
-
-        return metric.Without(drop);
+        // Only __name__: with delayed removal __type__/__unit__ are still here and must match like any label.
+        return metric.Without([Labels.MetricName, .. m.MatchingLabels]);
     }
 
-    private static Labels[] Signatures(List<StepSeries> series, VectorMatching m)
+    private Labels[] Signatures(List<StepSeries> series, VectorMatching m)
     {
         var sigs = new Labels[series.Count];
         for (var i = 0; i < sigs.Length; i++)
@@ -357,7 +351,7 @@ internal sealed partial class Evaluator
         var labels = new List<Label>(lhs.Count + m.Include.Count);
         foreach (var l in lhs)
         {
-            if (dropsName && !_s.DelayedNameRemoval && l.Name == Labels.MetricName)
+            if (dropsName && !_s.DelayedNameRemoval && Array.IndexOf(NameLabels, l.Name) >= 0)
             {
                 continue;
             }

@@ -48,14 +48,14 @@ internal sealed partial class Evaluator
         return builder.ToValue();
     }
 
-    private static void CopyInto(SeriesBuilder builder, Labels metric, bool dropName, bool removeName, StepSeries values)
+    private void CopyInto(SeriesBuilder builder, Labels metric, bool dropName, bool removeName, StepSeries values)
     {
         if (values.PresentCount == 0)
         {
             return;
         }
 
-        var o = builder.Get(removeName ? metric.Without(Labels.MetricName) : metric, dropName);
+        var o = builder.Get(removeName ? RemoveName(metric) : metric, dropName);
         for (var i = 0; i < values.Values.Length; i++)
         {
             if (values.Present[i])

@@ -150,7 +150,7 @@ internal sealed partial class Evaluator
         var result = new List<StepSeries>(series.Count);
         foreach (var s in series)
         {
-            var metric = s.DropName ? s.Metric.Without(Labels.MetricName) : s.Metric;
+            var metric = s.DropName ? RemoveName(s.Metric) : s.Metric;
             if (!byLabels.TryGetValue(metric, out var existing))
             {
                 s.Metric = metric;
@@ -191,7 +191,7 @@ internal sealed partial class Evaluator
         {
             if (s.DropName)
             {
-                s.Metric = s.Metric.Without(Labels.MetricName);
+                s.Metric = RemoveName(s.Metric);
                 s.DropName = false;
             }
 
@@ -299,8 +299,17 @@ internal sealed partial class Evaluator
     private (Labels Metric, bool DropName) DropNameOf(Labels metric, bool alreadyDropped)
     {
         _ = alreadyDropped;
-        return _s.DelayedNameRemoval ? (metric, true) : (metric.Without(Labels.MetricName), false);
+        return _s.DelayedNameRemoval ? (metric, true) : (RemoveName(metric), false);
     }
+
+    /// <summary>The labels a dropped name takes with it: <c>__name__</c>, and with type-and-unit labels <c>__type__</c> and <c>__unit__</c>.</summary>
+    private string[] NameLabels => _s.TypeAndUnitLabels ? TypeAndUnitNameLabels : OnlyName;
+
+    private static readonly string[] OnlyName = [Labels.MetricName];
+
+    private static readonly string[] TypeAndUnitNameLabels = [Labels.MetricName, "__type__", "__unit__"];
+
+    private Labels RemoveName(Labels metric) => metric.Without(NameLabels);
 
     private long OffsetOf(ITimeModified m) => DurationExprs.Offset(m, _queryStep, _queryEnd - _queryStart);
 

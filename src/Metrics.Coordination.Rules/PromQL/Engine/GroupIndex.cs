@@ -6,13 +6,13 @@ namespace Metrics.Coordination.Rules.PromQL;
 /// Maps series to aggregation groups by hashing the grouping labels in place, so that a series of an existing group
 /// costs no allocation; a label set is built only for each new group.
 /// </summary>
-internal sealed class GroupIndex(IReadOnlyList<string> grouping, bool without)
+internal sealed class GroupIndex(IReadOnlyList<string> grouping, bool without, string[] nameLabels)
 {
     private readonly Dictionary<ulong, List<int>> _byHash = [];
 
     public List<Labels> Keys { get; } = [];
 
-    /// <summary>The group of <paramref name="metric"/>; <paramref name="removeName"/> treats <c>__name__</c> as absent.</summary>
+    /// <summary>The group of <paramref name="metric"/>; <paramref name="removeName"/> treats the name labels as absent.</summary>
     public int Find(Labels metric, bool removeName)
     {
         var hash = 14695981039346656037UL;
@@ -53,7 +53,7 @@ internal sealed class GroupIndex(IReadOnlyList<string> grouping, bool without)
 
     private bool InKey(string name, bool removeName)
     {
-        if (name == Labels.MetricName && (removeName || without))
+        if ((removeName || without) && Array.IndexOf(nameLabels, name) >= 0)
         {
             return false;
         }

@@ -25,7 +25,7 @@ public sealed class PromQLTestScriptOptions
     /// </summary>
     public bool ExtraChecks { get; set; } = true;
 
-    /// <summary>Engine settings. Default: Prometheus's test-runner settings (5 m lookback; delayed name removal, experimental functions, duration expressions, fill modifiers and extended range selectors on).</summary>
+    /// <summary>Engine settings. Default: Prometheus's test-runner settings (5 m lookback; delayed name removal, experimental functions, duration expressions, fill modifiers, extended range selectors and type-and-unit labels on).</summary>
     public PromQLEngineOptions? EngineOptions { get; set; }
 }
 
@@ -114,6 +114,7 @@ public sealed partial class PromQLTestScript
             EnableDurationExpressions = true,
             EnableFillModifiers = true,
             EnableExtendedRangeSelectors = true,
+            EnableTypeAndUnitLabels = true,
             Timeout = TimeSpan.FromSeconds(100),
         };
         var engine = new PromQLEngine(engineOptions);
