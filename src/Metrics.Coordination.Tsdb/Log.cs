@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Removed leftover directory {Path}")]
     public static partial void RemovedLeftover(ILogger logger, string path);
 
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "TSDB background compaction failed; the head keeps its data and the next interval retries")]
+    public static partial void CompactionFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "WAL corruption in segment {Segment} at offset {Offset}: {Reason}; truncated there, {DeletedSegments} later segments deleted")]
     public static partial void WalCorruption(ILogger logger, int segment, long offset, string reason, int deletedSegments);
 

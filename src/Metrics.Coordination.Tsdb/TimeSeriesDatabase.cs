@@ -25,6 +25,8 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
     private WriteAheadLog? _wal;
     private WalReplayResult _replay = new();
     private Task _fsyncLoop = Task.CompletedTask;
+    private Task _compactionLoop = Task.CompletedTask;
+    private long _compactionFailures;
     private readonly Lock _blocksLock = new();
     private readonly Lock _compactLock = new();
     private Block[] _blocks = [];
@@ -61,6 +63,7 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
             WalFsyncPolicy = options.WalFsyncPolicy,
             WalFsyncInterval = options.WalFsyncInterval,
             WalSegmentSize = options.WalSegmentSize,
+            CompactionInterval = options.CompactionInterval,
             LoggerFactory = options.LoggerFactory,
             TimeProvider = options.TimeProvider,
         };
@@ -183,6 +186,7 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
             Blocks = Volatile.Read(ref _blocks).Length,
             BlocksWritten = Interlocked.Read(ref _blocksWritten),
             BlocksCorrupt = Interlocked.Read(ref _blocksCorrupt),
+            CompactionFailures = Interlocked.Read(ref _compactionFailures),
         };
     }
 
@@ -195,12 +199,15 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
         }
 
         _stopping.Cancel();
-        try
+        foreach (var loop in new[] { _fsyncLoop, _compactionLoop })
         {
-            _fsyncLoop.GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException)
-        {
+            try
+            {
+                loop.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
 
         _head.Log = null;
@@ -248,6 +255,11 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
             _fsyncLoop = RunFsyncLoopAsync(_stopping.Token);
         }
 
+        if (Options.CompactionInterval > TimeSpan.Zero)
+        {
+            _compactionLoop = RunCompactionLoopAsync(_stopping.Token);
+        }
+
         var elapsed = Options.TimeProvider.GetElapsedTime(started);
         Log.Opened(_logger, dir, _head.Series.Count, _replay.Samples, (long)elapsed.TotalMilliseconds, _blocks.Length);
     }
@@ -290,6 +302,27 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
             var blocks = _blocks.Append(block).OrderBy(b => b.Meta.MinTime).ThenBy(b => b.Meta.Ulid, StringComparer.Ordinal).ToArray();
             Volatile.Write(ref _blocks, blocks);
             _head.MinValidTime = Math.Max(_head.MinValidTime, block.Meta.MaxTime);
+        }
+    }
+
+    private async Task RunCompactionLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Options.CompactionInterval, Options.TimeProvider);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                Compact();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TsdbCorruptionException)
+            {
+                Interlocked.Increment(ref _compactionFailures);
+                Log.CompactionFailed(_logger, ex);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
         }
     }
 

@@ -43,6 +43,12 @@ public sealed class TsdbOptions
     /// <summary>WAL segment size in bytes: a multiple of 32 KiB, at least 64 KiB. Default 128 MiB (Prometheus's).</summary>
     public int WalSegmentSize { get; set; } = DefaultWalSegmentSize;
 
+    /// <summary>
+    /// How often the head is checked for ranges to persist as blocks (see <see cref="TimeSeriesDatabase.Compact"/>),
+    /// as Prometheus does every minute. Default 1 min; <see cref="TimeSpan.Zero"/> turns the background check off.
+    /// </summary>
+    public TimeSpan CompactionInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Where logs go. Default: nowhere.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
@@ -64,6 +70,11 @@ public sealed class TsdbOptions
         if (WalFsyncPolicy == WalFsyncPolicy.Interval && WalFsyncInterval <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(WalFsyncInterval), WalFsyncInterval, "The fsync interval must be positive.");
+        }
+
+        if (CompactionInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CompactionInterval), CompactionInterval, "The compaction interval must not be negative.");
         }
 
         if (!Enum.IsDefined(WalFsyncPolicy))

@@ -54,4 +54,7 @@ public sealed class TsdbStatistics
 
     /// <summary>Blocks left out because they failed to open (corrupt).</summary>
     public long BlocksCorrupt { get; init; }
+
+    /// <summary>Background compactions that failed (logged; retried on the next interval).</summary>
+    public long CompactionFailures { get; init; }
 }

@@ -36,9 +36,10 @@ internal sealed class BlockQuerier : IQuerier
         {
             var labels = index.Series(r, chunks);
             List<ChunkMeta>? metas = null;
+            _block.TombstoneIntervals.TryGetValue(r, out var stones);
             foreach (var c in chunks)
             {
-                if (c.MinTime <= _maxt && c.MaxTime >= _mint)
+                if (c.MinTime <= _maxt && c.MaxTime >= _mint && (stones is null || !stones.Exists(s => c.MinTime >= s.MinTime && c.MaxTime <= s.MaxTime)))
                 {
                     (metas ??= []).Add(ChunkMeta.ForBlock(c.MinTime, c.MaxTime, c.Ref));
                 }
@@ -46,7 +47,8 @@ internal sealed class BlockQuerier : IQuerier
 
             if (metas is not null)
             {
-                result.Add(new ChunkedSeries(labels, metas, _block.Chunks, _mint, _maxt));
+                // Tombstones: whole deleted chunks were left out above, deleted samples are skipped by the iterator.
+                result.Add(new ChunkedSeries(labels, metas, _block.Chunks, _mint, _maxt, stones));
             }
         }
 

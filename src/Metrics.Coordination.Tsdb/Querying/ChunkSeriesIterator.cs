@@ -12,6 +12,7 @@ internal sealed class ChunkSeriesIterator : ISampleIterator
     private readonly XorIterator _chunk = new();
     private IReadOnlyList<ChunkMeta> _metas = [];
     private IChunkReader? _reader;
+    private IReadOnlyList<(long MinTime, long MaxTime)>? _deleted;
     private long _mint;
     private long _maxt;
     private int _next;
@@ -31,11 +32,15 @@ internal sealed class ChunkSeriesIterator : ISampleIterator
     /// <inheritdoc />
     public Exception? Error => _error;
 
-    /// <summary>Starts over on <paramref name="metas"/> (sorted by time, not overlapping) limited to [mint, maxt].</summary>
-    public void Reset(IReadOnlyList<ChunkMeta> metas, IChunkReader? reader, long mint, long maxt)
+    /// <summary>
+    /// Starts over on <paramref name="metas"/> (sorted by time, not overlapping) limited to [mint, maxt], leaving out
+    /// samples inside any of the closed <paramref name="deleted"/> intervals (tombstones).
+    /// </summary>
+    public void Reset(IReadOnlyList<ChunkMeta> metas, IChunkReader? reader, long mint, long maxt, IReadOnlyList<(long MinTime, long MaxTime)>? deleted = null)
     {
         _metas = metas;
         _reader = reader;
+        _deleted = deleted is { Count: > 0 } ? deleted : null;
         _mint = mint;
         _maxt = maxt;
         _next = 0;
@@ -66,6 +71,11 @@ internal sealed class ChunkSeriesIterator : ISampleIterator
                 {
                     _done = true;
                     return false;
+                }
+
+                if (_deleted is not null && IsDeleted(t))
+                {
+                    continue;
                 }
 
                 return true;
@@ -117,7 +127,7 @@ internal sealed class ChunkSeriesIterator : ISampleIterator
                     return false;
                 }
 
-                return true;
+                return _deleted is null || !IsDeleted(_chunk.Timestamp) || Next();
             }
 
             if (_chunk.Error is { } e)
@@ -147,6 +157,11 @@ internal sealed class ChunkSeriesIterator : ISampleIterator
                 break;
             }
 
+            if (_deleted is not null && Covered(meta.MinTime, meta.MaxTime))
+            {
+                continue;
+            }
+
             try
             {
                 if (meta.Data is not null)
@@ -169,6 +184,32 @@ internal sealed class ChunkSeriesIterator : ISampleIterator
         }
 
         _done = true;
+        return false;
+    }
+
+    private bool IsDeleted(long t)
+    {
+        foreach (var (min, max) in _deleted!)
+        {
+            if (t >= min && t <= max)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool Covered(long from, long to)
+    {
+        foreach (var (min, max) in _deleted!)
+        {
+            if (from >= min && to <= max)
+            {
+                return true;
+            }
+        }
+
         return false;
     }
 

@@ -10,9 +10,11 @@ internal sealed class ChunkedSeries : ISeries
     private readonly IChunkReader? _reader;
     private readonly long _mint;
     private readonly long _maxt;
+    private readonly IReadOnlyList<(long MinTime, long MaxTime)>? _deleted;
 
-    public ChunkedSeries(Labels labels, IReadOnlyList<ChunkMeta> chunks, IChunkReader? reader, long mint, long maxt)
+    public ChunkedSeries(Labels labels, IReadOnlyList<ChunkMeta> chunks, IChunkReader? reader, long mint, long maxt, IReadOnlyList<(long MinTime, long MaxTime)>? deleted = null)
     {
+        _deleted = deleted;
         Labels = labels;
         _chunks = chunks;
         _reader = reader;
@@ -30,7 +32,7 @@ internal sealed class ChunkedSeries : ISeries
     public ISampleIterator Iterator(ISampleIterator? reuse = null)
     {
         var it = reuse as ChunkSeriesIterator ?? new ChunkSeriesIterator();
-        it.Reset(_chunks, _reader, _mint, _maxt);
+        it.Reset(_chunks, _reader, _mint, _maxt, _deleted);
         return it;
     }
 }

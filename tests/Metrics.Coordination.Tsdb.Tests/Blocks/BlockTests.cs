@@ -48,6 +48,28 @@ public class BlockTests
     }
 
     [Test]
+    public async Task BackgroundCompaction_EveryInterval_CutsBlocksWithoutBeingAsked()
+    {
+        using var dir = new TempDirectory("blocks");
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(OpenMetricsWorkload.Start));
+        var workload = OpenMetricsWorkload.Generate(seed: 7, hours: 5);
+        using var db = TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir.Path, TimeProvider = time, WalFsyncPolicy = WalFsyncPolicy.None, CompactionInterval = TimeSpan.FromMinutes(1) });
+        Append(db, workload);
+        db.Blocks.Should().BeEmpty();
+        time.Advance(TimeSpan.FromMinutes(1));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (db.Blocks.Count == 0)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+
+        db.Blocks.Should().ContainSingle();
+        Ulid.TimeOf(db.Blocks[0].Meta.Ulid).Should().Be(OpenMetricsWorkload.Start + 60_000, "the block ID takes its time from the injected clock");
+        ReadAll(db).ShouldEqualSamples(workload.Samples);
+        db.GetStatistics().CompactionFailures.Should().Be(0);
+    }
+
+    [Test]
     public void BlockQuerier_MatchersAndLabelApis_WorkOnBlocks()
     {
         using var dir = new TempDirectory("blocks");
@@ -144,6 +166,45 @@ public class BlockTests
         }
 
         detected.Should().BeGreaterThan(40, "almost every flipped bit is caught by a checksum");
+    }
+
+    [Test]
+    public void Tombstones_InBlock_DeletedIntervalsLeftOutOfQueries()
+    {
+        using var dir = new TempDirectory("blocks");
+        var workload = OpenMetricsWorkload.Generate(seed: 6, hours: 1, weirdValues: false);
+        string blockDir;
+        using (var db = TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir.Path }))
+        {
+            Append(db, workload);
+            db.Compact(flushHead: true);
+            blockDir = db.Blocks[0].Directory;
+        }
+
+        // Series refs in the index follow label order; delete a middle interval of the first series and all of the second.
+        var ordered = workload.Samples.Keys.Order(Tsdb.Index.Utf8Order.Instance).ToList();
+        var refs = new List<ulong>();
+        using (var index = Tsdb.Index.IndexReader.Open(Path.Combine(blockDir, "index")))
+        {
+            refs.AddRange(index.AllPostings());
+        }
+
+        var first = workload.Samples[ordered[0]];
+        var (from, to) = (first[10].T, first[20].T);
+        File.Delete(Path.Combine(blockDir, "tombstones"));
+        Tombstones.Write(blockDir, [(refs[0], from, to), (refs[1], long.MinValue, long.MaxValue)]);
+        Tombstones.Read(blockDir).Should().HaveCount(2);
+
+        using var reopened = TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir.Path });
+        var read = ReadAll(reopened);
+        read.Should().NotContainKey(ordered[1], "a series whose every chunk is deleted is left out");
+        read[ordered[0]].Should().Equal(first.Where(s => s.T < from || s.T > to));
+        read[ordered[2]].Should().Equal(workload.Samples[ordered[2]]);
+
+        using var q = reopened.Querier(long.MinValue, long.MaxValue);
+        var it = q.Select(true, default, new LabelMatcher(MatchType.Equal, "__name__", ordered[0].Name)).First(s => s.Labels.Equals(ordered[0])).Iterator();
+        it.Seek(from).Should().BeTrue();
+        it.Timestamp.Should().Be(first[21].T, "seek skips the deleted interval");
     }
 
     [Test]
