@@ -81,6 +81,7 @@ internal sealed record FunctionInfo(string Name, PromQLValueType[] ArgTypes, int
         Add("end", [], S, experimental: true);
         Add("range", [], S, experimental: true);
         Add("step", [], S, experimental: true);
+        Add("info", [V, V], V, variadic: 1, experimental: true);
         Add("min_of", [S, S], S, experimental: true);
         Add("max_of", [S, S], S, experimental: true);
         return list.ToFrozenDictionary(f => f.Name, StringComparer.Ordinal);

@@ -23,6 +23,7 @@ internal sealed class Parser
     private readonly bool _durationExpressions;
     private readonly bool _fillModifiers;
     private readonly bool _extendedRanges;
+    private bool _allowEmptySelector;
     private int _index;
 
     private Parser(string query, bool experimental, bool durationExpressions, bool fillModifiers, bool extendedRanges)
@@ -749,13 +750,19 @@ internal sealed class Parser
             throw Error(name.Range, $"function \"{fn.Name}\" is not enabled");
         }
 
-        var (args, end) = ParseArgs("function call");
+        var (args, end) = ParseArgs("function call", infoSelectorArg: fn.Name == "info" ? 1 : -1);
         var call = new Call(fn, args) { Position = new PositionRange(name.Start, end) };
         CheckCall(call);
+        if (fn.Name == "info" && args.Count > 1 && args[1] is not VectorSelector)
+        {
+            throw Error(args[1].Position, $"expected label selectors as the second argument to \"info\" function, got {args[1]}");
+        }
+
         return call;
     }
 
-    private (List<Expr> Args, int End) ParseArgs(string context)
+    /// <summary>The argument list; <paramref name="infoSelectorArg"/> is the index whose selector may match empty label values (info()'s data-label selector).</summary>
+    private (List<Expr> Args, int End) ParseArgs(string context, int infoSelectorArg = -1)
     {
         var open = Expect(TokenKind.LeftParen, context, "\"(\"");
         var args = new List<Expr>();
@@ -771,7 +778,16 @@ internal sealed class Parser
                 throw Error(open.Range, "unclosed left parenthesis");
             }
 
-            args.Add(ParseExpr(0));
+            _allowEmptySelector = args.Count == infoSelectorArg;
+            try
+            {
+                args.Add(ParseExpr(0));
+            }
+            finally
+            {
+                _allowEmptySelector = false;
+            }
+
             if (Peek.Kind == TokenKind.Comma)
             {
                 Next();
@@ -1039,7 +1055,7 @@ internal sealed class Parser
                 }
             }
         }
-        else if (matchers.TrueForAll(m => m.Matches(string.Empty)))
+        else if (!_allowEmptySelector && matchers.TrueForAll(m => m.Matches(string.Empty)))
         {
             throw Error(range, "vector selector must contain at least one non-empty matcher");
         }

@@ -177,7 +177,22 @@ internal static class AstGenerators
 
     private static Gen<Expr> CallReturning(PromQLValueType type, int depth)
     {
-        var candidates = FunctionInfo.All.Values.Where(f => f.ReturnType == type && f.ArgTypes.Length > 0).OrderBy(f => f.Name, StringComparer.Ordinal).ToArray();
+        // info() takes a selector as its second argument; it is generated on its own below.
+        var candidates = FunctionInfo.All.Values.Where(f => f.ReturnType == type && f.ArgTypes.Length > 0 && f.Name != "info").OrderBy(f => f.Name, StringComparer.Ordinal).ToArray();
+        if (type == PromQLValueType.InstantVector)
+        {
+            var info = from v in Vector(depth - 1)
+                       from sel in Selector(withModifiers: false)
+                       from withSelector in Gen.Elements(false, true)
+                       select (Expr)new Call(FunctionInfo.All["info"], withSelector ? [v, sel] : [v]);
+            return Gen.Frequency((12, CallsOf(candidates, depth)), (1, info));
+        }
+
+        return CallsOf(candidates, depth);
+    }
+
+    private static Gen<Expr> CallsOf(FunctionInfo[] candidates, int depth)
+    {
         return from f in Gen.Elements(candidates)
                from extra in f.Variadic == 0 ? Gen.Constant(0) : Gen.Choose(f.Variadic < 0 ? 0 : -1, f.Variadic < 0 ? 2 : f.Variadic - 1)
                from args in Gen.CollectToArray(ArgTypes(f, extra).Select(t => Of(t, depth - 1)))

@@ -294,6 +294,25 @@ public class ParserTests
         act.Should().Throw<PromQLParseException>().Which.Reason.Should().Be(reason);
     }
 
+    [TestCase("info(x)", "info(x)")]
+    [TestCase("info(x, {data=~\".*\"})", "info(x, {data=~\".*\"})")]
+    [TestCase("info(rate(x[5m]), {__name__=~\".+_info\", k=\"v\"})", "info(rate(x[5m]), {__name__=~\".+_info\", k=\"v\"})")]
+    public void Info_TakesASelectorThatMayMatchEmptyValues(string query, string printed)
+    {
+        var e = Parse(query);
+        e.ToString().Should().Be(printed);
+        AstEquality.AreEqual(Parse(printed).Root, e.Root).Should().BeTrue();
+    }
+
+    [Test]
+    public void Info_SecondArgumentMustBeASelector()
+    {
+        var act = () => Parse("info(x, sum(y))");
+        act.Should().Throw<PromQLParseException>().Which.Reason.Should().StartWith("expected label selectors as the second argument to \"info\" function");
+        var empty = () => Parse("abs({a=~\".*\"})");
+        empty.Should().Throw<PromQLParseException>().Which.Reason.Should().Be("vector selector must contain at least one non-empty matcher");
+    }
+
     [TestCase("1", PromQLValueType.Scalar)]
     [TestCase("\"s\"", PromQLValueType.String)]
     [TestCase("foo", PromQLValueType.InstantVector)]

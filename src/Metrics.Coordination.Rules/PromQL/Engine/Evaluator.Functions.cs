@@ -135,6 +135,8 @@ internal sealed partial class Evaluator
 
             case "sort" or "sort_desc" or "sort_by_label" or "sort_by_label_desc":
                 return EvalSort(call, g);
+            case "info":
+                return EvalInfo(call, g);
             case "label_replace":
                 return EvalLabelReplace(call, g);
             case "label_join":

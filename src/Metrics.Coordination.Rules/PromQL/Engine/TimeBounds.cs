@@ -69,6 +69,10 @@ internal static class TimeBounds
 
                 Walk(a.Expr, start, end, q, s, ref min, ref max);
                 break;
+            case Call { Function.Name: "info" } info:
+                // The info selector is read at the first argument's reference times, inside its bounds.
+                Walk(info.Args[0], start, end, q, s, ref min, ref max);
+                break;
             case Call c:
                 foreach (var arg in c.Args)
                 {
