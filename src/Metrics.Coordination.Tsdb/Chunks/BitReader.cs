@@ -36,6 +36,33 @@ internal struct BitReader
         _bitEnd = ((long)offset + length) * 8;
     }
 
+    /// <summary>The absolute bit position of the next bit (for callers that decode with locals, then store it back).</summary>
+    public long Position
+    {
+        readonly get => _bitPosition;
+        set => _bitPosition = value;
+    }
+
+    /// <summary>The absolute bit position of the stream's end.</summary>
+    public readonly long End => _bitEnd;
+
+    /// <summary>
+    /// The 64 bits at absolute bit position <paramref name="position"/> of <paramref name="data"/>, left-aligned (at
+    /// least 57 valid). For decoders that keep the position in a local: no bounds checks, so the caller guarantees the
+    /// padding (see <see cref="Padding"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong PeekAt(ref byte data, long position)
+    {
+        var word = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref data, (nint)(position >> 3)));
+        if (BitConverter.IsLittleEndian)
+        {
+            word = BinaryPrimitives.ReverseEndianness(word);
+        }
+
+        return word << (int)(position & 7);
+    }
+
     /// <summary>Whether more bits were read than the stream holds.</summary>
     public readonly bool Overrun => _bitPosition > _bitEnd;
 

@@ -62,6 +62,27 @@ internal struct BitWriter
         }
     }
 
+    /// <summary>
+    /// Writes the low <paramref name="count"/> bits (1–64) without touching the legacy stray-byte flag: for callers that
+    /// merge several of Prometheus's writes into one and set <see cref="LegacyTrailingByte"/> themselves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteBitsMerged(ulong value, int count)
+    {
+        if (count <= 56)
+        {
+            Put(value, count);
+        }
+        else
+        {
+            Put(value >> 32, count - 32);
+            Put(value & 0xFFFF_FFFFUL, 32);
+        }
+    }
+
+    /// <summary>Sets the legacy stray-byte flag for merged writes (see <see cref="LegacyTrailingByte"/>).</summary>
+    public void SetLegacyTrailingByte(bool value) => _spareByte = value;
+
     /// <summary>Writes one bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WriteBit(bool bit)

@@ -90,8 +90,7 @@ internal sealed class XorChunk
             }
 
             var delta = timestamp - _t;
-            WriteDod(delta - _tDelta);
-            WriteValue(valueBits);
+            AppendMerged(delta - _tDelta, valueBits);
             _tDelta = delta;
         }
 
@@ -122,32 +121,93 @@ internal sealed class XorChunk
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool Fits(long x, int bits) => x >= -((1L << (bits - 1)) - 1) && x <= 1L << (bits - 1);
 
+    /// <summary>
+    /// Sample k ≥ 2 in as few accumulator writes as possible: the dod bucket and the value's control bits, window
+    /// header and significant bits are merged into one write when they fit 56 bits (nearly always). The bits are
+    /// exactly Prometheus's; its stray-byte condition is computed for the last field it would have written separately
+    /// (the significant bits, or the single '0' of an unchanged value).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void WriteDod(long dod)
+    private void AppendMerged(long dod, ulong valueBits)
     {
-        // Control bits and payload go in one write. The legacy stray-byte flag follows the last write, and a dod is
-        // always followed by a value write, so merging them cannot change it.
+        ulong acc;
+        int length;
         if (dod == 0)
         {
-            _stream.WriteBit(false);
+            acc = 0;
+            length = 1;
         }
         else if (Fits(dod, 14))
         {
-            _stream.WriteBits((0b10UL << 14) | ((ulong)dod & 0x3FFF), 16);
+            acc = (0b10UL << 14) | ((ulong)dod & 0x3FFF);
+            length = 16;
         }
         else if (Fits(dod, 17))
         {
-            _stream.WriteBits((0b110UL << 17) | ((ulong)dod & 0x1FFFF), 20);
+            acc = (0b110UL << 17) | ((ulong)dod & 0x1FFFF);
+            length = 20;
         }
         else if (Fits(dod, 20))
         {
-            _stream.WriteBits((0b1110UL << 20) | ((ulong)dod & 0xFFFFF), 24);
+            acc = (0b1110UL << 20) | ((ulong)dod & 0xFFFFF);
+            length = 24;
         }
         else
         {
-            _stream.WriteBits(0b1111, 4);
-            _stream.WriteBits((ulong)dod, 64);
+            _stream.WriteBitsMerged(0b1111, 4);
+            _stream.WriteBitsMerged((ulong)dod, 64);
+            acc = 0;
+            length = 0;
         }
+
+        var x = valueBits ^ _v;
+        if (x == 0)
+        {
+            _stream.WriteBitsMerged(acc << 1, length + 1);
+            _stream.SetLegacyTrailingByte(false);
+            return;
+        }
+
+        var leading = Math.Min(BitOperations.LeadingZeroCount(x), 31);
+        var trailing = BitOperations.TrailingZeroCount(x);
+        ulong header;
+        int headerLength;
+        int significant;
+        int shift;
+        if (_leading != NoWindow && leading >= _leading && trailing >= _trailing)
+        {
+            header = 0b10;
+            headerLength = 2;
+            shift = _trailing;
+            significant = 64 - _leading - _trailing;
+        }
+        else
+        {
+            _leading = (byte)leading;
+            _trailing = (byte)trailing;
+            shift = trailing;
+            significant = 64 - leading - trailing;
+
+            // '11', then L in 5 bits and S in 6 bits (64 wraps to 0).
+            header = (0b11UL << 11) | ((ulong)leading << 6) | ((ulong)significant & 0x3F);
+            headerLength = 13;
+        }
+
+        var before = _stream.BitLength + length + headerLength;
+        acc = (acc << headerLength) | header;
+        length += headerLength;
+        var payload = x >> shift;
+        if (length + significant <= 56)
+        {
+            _stream.WriteBitsMerged((acc << significant) | payload, length + significant);
+        }
+        else
+        {
+            _stream.WriteBitsMerged(acc, length);
+            _stream.WriteBitsMerged(payload, significant);
+        }
+
+        _stream.SetLegacyTrailingByte((before & 7) == 0 && (significant & 7) == 0);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Metrics.Coordination.Abstractions.Storage;
 
 namespace Metrics.Coordination.Tsdb.Chunks;
@@ -23,7 +24,6 @@ internal sealed class XorIterator : ISampleIterator
     private int _leading;
     private int _trailing;
     private Exception? _error;
-    private bool _badWindow;
 
     /// <summary>The current sample's value bits (NaN payloads intact).</summary>
     public ulong ValueBits => _v;
@@ -53,7 +53,6 @@ internal sealed class XorIterator : ISampleIterator
         _v = 0;
         _leading = 0;
         _trailing = 0;
-        _badWindow = false;
         var needed = chunk.Length + BitReader.Padding;
         if (_buffer.Length < needed)
         {
@@ -77,27 +76,105 @@ internal sealed class XorIterator : ISampleIterator
     /// <inheritdoc />
     public bool Next()
     {
-        if (_read >= _total)
+        var read = _read;
+        if (read >= _total)
         {
             return false;
         }
 
-        if (_read >= 2)
+        if (read < 2)
         {
-            ReadDod();
-            ReadValue();
-        }
-        else if (!ReadFirstTwo())
-        {
-            return false;
+            if (!ReadFirstTwo())
+            {
+                return false;
+            }
+
+            if (_reader.Overrun)
+            {
+                return Fail("the stream ends early");
+            }
+
+            _read = read + 1;
+            return true;
         }
 
-        if (_reader.Overrun)
+        // The hot path keeps the bit position, time and delta in locals: every read is one unaligned load.
+        ref var data = ref MemoryMarshal.GetArrayDataReference(_buffer);
+        var pos = _reader.Position;
+        var delta = _tDelta;
+        var peek = BitReader.PeekAt(ref data, pos);
+        if ((long)peek >= 0)
         {
-            return Fail(_badWindow ? "an XOR window wider than 64 bits" : "the stream ends early");
+            pos++;
+        }
+        else
+        {
+            switch (BitOperations.LeadingZeroCount(~peek))
+            {
+                case 1:
+                    delta += Bucket(peek << 2, 14);
+                    pos += 16;
+                    break;
+                case 2:
+                    delta += Bucket(peek << 3, 17);
+                    pos += 20;
+                    break;
+                case 3:
+                    delta += Bucket(peek << 4, 20);
+                    pos += 24;
+                    break;
+                default:
+                    pos += 4;
+                    delta += (long)Read(ref data, ref pos, 64);
+                    break;
+            }
         }
 
-        _read++;
+        _tDelta = delta;
+        _t += delta;
+
+        peek = BitReader.PeekAt(ref data, pos);
+        if ((long)peek >= 0)
+        {
+            pos++;
+        }
+        else
+        {
+            int leading, trailing;
+            if ((peek & (1UL << 62)) != 0)
+            {
+                // '11' + 5 bits L + 6 bits S.
+                var header = (int)((peek >> 51) & 0x7FF);
+                pos += 13;
+                leading = header >> 6;
+                var significant = header & 0x3F;
+                trailing = 64 - leading - (significant == 0 ? 64 : significant);
+                if (trailing < 0)
+                {
+                    _reader.Position = pos;
+                    return Fail("an XOR window wider than 64 bits");
+                }
+
+                _leading = leading;
+                _trailing = trailing;
+            }
+            else
+            {
+                pos += 2;
+                leading = _leading;
+                trailing = _trailing;
+            }
+
+            _v ^= Read(ref data, ref pos, 64 - leading - trailing) << trailing;
+        }
+
+        _reader.Position = pos;
+        if (pos > _reader.End)
+        {
+            return Fail("the stream ends early");
+        }
+
+        _read = read + 1;
         return true;
     }
 
@@ -133,7 +210,7 @@ internal sealed class XorIterator : ISampleIterator
             {
                 _tDelta = (long)_reader.ReadUvarint();
                 _t += _tDelta;
-                ReadValue();
+                ReadSecondValue();
             }
 
             return true;
@@ -151,44 +228,6 @@ internal sealed class XorIterator : ISampleIterator
         return false;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReadDod()
-    {
-        // Up to 4 control bits at once: the count of leading ones picks the bucket.
-        var peek = _reader.Peek();
-        if ((long)peek >= 0)
-        {
-            _reader.Skip(1);
-            _t += _tDelta;
-            return;
-        }
-
-        var ones = BitOperations.LeadingZeroCount(~peek);
-        long dod;
-        switch (ones)
-        {
-            case 1:
-                dod = Bucket(peek << 2, 14);
-                _reader.Skip(16);
-                break;
-            case 2:
-                dod = Bucket(peek << 3, 17);
-                _reader.Skip(20);
-                break;
-            case 3:
-                dod = Bucket(peek << 4, 20);
-                _reader.Skip(24);
-                break;
-            default:
-                _reader.Skip(4);
-                dod = (long)_reader.ReadBits(64);
-                break;
-        }
-
-        _tDelta += dod;
-        _t += _tDelta;
-    }
-
     /// <summary>The <paramref name="size"/>-bit field at the top of <paramref name="bits"/>; values above 2^(size−1) are negative (Prometheus's asymmetric range).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long Bucket(ulong bits, int size)
@@ -197,43 +236,55 @@ internal sealed class XorIterator : ISampleIterator
         return u > 1L << (size - 1) ? u - (1L << size) : u;
     }
 
+    /// <summary>Reads <paramref name="count"/> (1–64) bits at <paramref name="pos"/> and advances it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReadValue()
+    private static ulong Read(ref byte data, ref long pos, int count)
     {
-        var peek = _reader.Peek();
+        ulong value;
+        if (count <= 57)
+        {
+            value = BitReader.PeekAt(ref data, pos) >> (64 - count);
+        }
+        else
+        {
+            var high = BitReader.PeekAt(ref data, pos) >> (96 - count);
+            value = (high << 32) | (BitReader.PeekAt(ref data, pos + count - 32) >> 32);
+        }
+
+        pos += count;
+        return value;
+    }
+
+    /// <summary>The value step of the second sample (the first XOR): same rules as the hot path.</summary>
+    private void ReadSecondValue()
+    {
+        ref var data = ref MemoryMarshal.GetArrayDataReference(_buffer);
+        var pos = _reader.Position;
+        var peek = BitReader.PeekAt(ref data, pos);
         if ((long)peek >= 0)
         {
-            _reader.Skip(1);
+            _reader.Position = pos + 1;
             return;
         }
 
         if ((peek & (1UL << 62)) != 0)
         {
-            // '11' + 5 bits L + 6 bits S.
             var header = (int)((peek >> 51) & 0x7FF);
-            _reader.Skip(13);
+            pos += 13;
             _leading = header >> 6;
             var significant = header & 0x3F;
-            if (significant == 0)
-            {
-                significant = 64;
-            }
-
-            _trailing = 64 - _leading - significant;
+            _trailing = 64 - _leading - (significant == 0 ? 64 : significant);
             if (_trailing < 0)
             {
-                // A corrupt window; Next reports it through Overrun.
-                _trailing = 0;
-                _badWindow = true;
-                _reader.Skip(1 << 20);
-                return;
+                throw new InvalidDataException("an XOR window wider than 64 bits");
             }
         }
         else
         {
-            _reader.Skip(2);
+            pos += 2;
         }
 
-        _v ^= _reader.ReadBits(64 - _leading - _trailing) << _trailing;
+        _v ^= Read(ref data, ref pos, 64 - _leading - _trailing) << _trailing;
+        _reader.Position = pos;
     }
 }
