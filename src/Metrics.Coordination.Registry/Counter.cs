@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Exposition;
 
@@ -9,13 +11,33 @@ public sealed class Counter : Metric<CounterSeries>
     internal Counter(MetricRegistry registry, string name, string help, CounterOptions options)
         : base(registry, name, help, MetricType.Counter, options, string.Empty)
     {
+        var behavior = options.ExemplarBehavior ?? registry.ExemplarBehavior;
+        if (behavior is not (ExemplarBehavior.None or ExemplarBehavior.TraceContext))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), behavior, $"Unknown exemplar behavior for counter '{name}'.");
+        }
+
+        TraceExemplars = behavior == ExemplarBehavior.TraceContext;
+        if (TraceExemplars)
+        {
+            ActivityLatch.Arm();
+        }
     }
+
+    /// <summary>Whether plain increments attach the current activity's trace context as an exemplar.</summary>
+    internal bool TraceExemplars { get; }
 
     /// <summary>Adds one (metric without labels).</summary>
     public void Inc() => Unlabeled.Inc();
 
     /// <summary>Adds <paramref name="amount"/>, which must be non-negative (metric without labels).</summary>
     public void Inc(double amount) => Unlabeled.Inc(amount);
+
+    /// <summary>Adds <paramref name="amount"/> with an exemplar of that value (metric without labels); see <see cref="CounterSeries.Inc(double, Labels)"/>.</summary>
+    public void Inc(double amount, Labels exemplarLabels) => Unlabeled.Inc(amount, exemplarLabels);
+
+    /// <summary>Adds <paramref name="amount"/> and stores <paramref name="exemplar"/> (metric without labels); see <see cref="CounterSeries.Inc(double, Exemplar)"/>.</summary>
+    public void Inc(double amount, Exemplar exemplar) => Unlabeled.Inc(amount, exemplar);
 
     /// <summary>The current value (metric without labels).</summary>
     public double Value => Unlabeled.Value;
@@ -41,9 +63,14 @@ public sealed class CounterSeries : MetricSeries
     private long _whole;
     private double _fraction;
 
+    // Copied from the metric so the hot path reads one field of this object; the slot is created with the first exemplar.
+    private readonly bool _traceExemplars;
+    private ExemplarSlot? _exemplar;
+
     internal CounterSeries(Counter metric, string[] labelValues, int hash, bool isOverflow)
         : base(metric, labelValues, hash, isOverflow)
     {
+        _traceExemplars = metric.TraceExemplars;
     }
 
     /// <summary>The current value.</summary>
@@ -51,10 +78,20 @@ public sealed class CounterSeries : MetricSeries
 
     internal override long ChangeStamp => Volatile.Read(ref _whole) ^ BitConverter.DoubleToInt64Bits(Volatile.Read(ref _fraction));
 
-    /// <summary>Adds one.</summary>
-    public void Inc() => Interlocked.Increment(ref _whole);
+    /// <summary>
+    /// Adds one. Inside a recorded activity (and unless the counter's <see cref="ExemplarBehavior"/> is
+    /// <see cref="ExemplarBehavior.None"/>) the activity's trace and span ids become the exemplar, rate-limited.
+    /// </summary>
+    public void Inc()
+    {
+        Interlocked.Increment(ref _whole);
+        if (_traceExemplars && ActivityLatch.IsOpen)
+        {
+            OfferCurrentActivity(1);
+        }
+    }
 
-    /// <summary>Adds a non-negative whole amount.</summary>
+    /// <summary>Adds a non-negative whole amount (with the automatic exemplar of <see cref="Inc()"/>).</summary>
     public void Inc(long amount)
     {
         if (amount < 0)
@@ -63,10 +100,69 @@ public sealed class CounterSeries : MetricSeries
         }
 
         Interlocked.Add(ref _whole, amount);
+        if (_traceExemplars && ActivityLatch.IsOpen)
+        {
+            OfferCurrentActivity(amount);
+        }
     }
 
-    /// <summary>Adds <paramref name="amount"/>, which must be non-negative and not NaN.</summary>
+    /// <summary>Adds <paramref name="amount"/>, which must be non-negative and not NaN (with the automatic exemplar of <see cref="Inc()"/>).</summary>
     public void Inc(double amount)
+    {
+        Add(amount);
+        if (_traceExemplars && ActivityLatch.IsOpen)
+        {
+            OfferCurrentActivity(amount);
+        }
+    }
+
+    /// <summary>Adds one, with an exemplar of value 1 and the registry clock's time.</summary>
+    /// <param name="exemplarLabels">The exemplar labels (such as <c>trace_id</c>): valid names, at most 128 characters of names and values together.</param>
+    /// <exception cref="ArgumentException">The exemplar labels break the OpenMetrics rules (the message says which).</exception>
+    public void Inc(Labels exemplarLabels) => Inc(1, exemplarLabels);
+
+    /// <summary>
+    /// Adds <paramref name="amount"/>, with an exemplar of that value and the registry clock's time, replacing the
+    /// previous exemplar (written in OpenMetrics on the <c>_total</c> line).
+    /// </summary>
+    /// <param name="amount">The non-negative amount.</param>
+    /// <param name="exemplarLabels">The exemplar labels (such as <c>trace_id</c>): valid names, at most 128 characters of names and values together.</param>
+    /// <exception cref="ArgumentException">The exemplar labels break the OpenMetrics rules (the message says which).</exception>
+    public void Inc(double amount, Labels exemplarLabels)
+    {
+        Exemplars.Validate(Metric, exemplarLabels, nameof(exemplarLabels));
+        Add(amount);
+        Exemplars.GetOrCreate(ref _exemplar).Write(exemplarLabels, amount, Metric.Registry.NowMs());
+    }
+
+    /// <summary>
+    /// Adds <paramref name="amount"/> and stores <paramref name="exemplar"/> as given (its value need not equal the
+    /// amount); an exemplar without a timestamp gets the registry clock's time, so scrapers do not see it as new on
+    /// every scrape.
+    /// </summary>
+    /// <exception cref="ArgumentException">The exemplar labels break the OpenMetrics rules (the message says which).</exception>
+    public void Inc(double amount, Exemplar exemplar)
+    {
+        ArgumentNullException.ThrowIfNull(exemplar);
+        Exemplars.Validate(Metric, exemplar.Labels, nameof(exemplar));
+        Add(amount);
+        Exemplars.GetOrCreate(ref _exemplar).Write(exemplar.Labels, exemplar.Value, exemplar.TimestampMs ?? Metric.Registry.NowMs());
+    }
+
+    /// <summary>Raises the value to <paramref name="target"/> if it is lower (for counters mirrored from another source).</summary>
+    public void IncTo(double target)
+    {
+        var current = Value;
+        if (target > current)
+        {
+            Inc(target - current);
+        }
+    }
+
+    /// <summary>The exemplar the next OpenMetrics scrape writes, or null.</summary>
+    public Exemplar? Exemplar => Volatile.Read(ref _exemplar)?.Read();
+
+    private void Add(double amount)
     {
         if (!(amount >= 0))
         {
@@ -83,13 +179,13 @@ public sealed class CounterSeries : MetricSeries
         AddFraction(amount);
     }
 
-    /// <summary>Raises the value to <paramref name="target"/> if it is lower (for counters mirrored from another source).</summary>
-    public void IncTo(double target)
+    // Out of line, so the hot path stays a flag check and a tail call.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void OfferCurrentActivity(double value)
     {
-        var current = Value;
-        if (target > current)
+        if (Activity.Current is { } activity && Exemplars.IsCapturable(activity))
         {
-            Inc(target - current);
+            Exemplars.Capture(Exemplars.GetOrCreate(ref _exemplar), activity, value, Metric.Registry);
         }
     }
 
@@ -114,7 +210,8 @@ public sealed class CounterSeries : MetricSeries
     internal override void Write(ExpositionWriter writer, FamilyEncoding encoding)
     {
         var pairs = EncodedPairs(writer.Escaping);
-        writer.WriteSample(encoding.SampleName, pairs, default, Value);
+        var exemplar = writer.Format == ExpositionFormat.OpenMetrics ? Volatile.Read(ref _exemplar)?.Read() : null;
+        writer.WriteSample(encoding.SampleName, pairs, default, Value, null, exemplar);
         WriteCreated(writer, encoding, pairs);
     }
 }

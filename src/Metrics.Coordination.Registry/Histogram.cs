@@ -1,5 +1,6 @@
-using System.Runtime.CompilerServices;
+using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Exposition;
 
@@ -16,7 +17,21 @@ public sealed class Histogram : Metric<HistogramSeries>
         : base(registry, name, help, MetricType.Histogram, options, "buckets=" + string.Join(",", bounds.Select(b => b.ToString("R", CultureInfo.InvariantCulture))))
     {
         UpperBounds = bounds;
+        var behavior = options.ExemplarBehavior ?? registry.ExemplarBehavior;
+        if (behavior is not (ExemplarBehavior.None or ExemplarBehavior.TraceContext))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), behavior, $"Unknown exemplar behavior for histogram '{name}'.");
+        }
+
+        TraceExemplars = behavior == ExemplarBehavior.TraceContext;
+        if (TraceExemplars)
+        {
+            ActivityLatch.Arm();
+        }
     }
+
+    /// <summary>Whether plain observations attach the current activity's trace context as an exemplar.</summary>
+    internal bool TraceExemplars { get; }
 
     /// <summary>The finite bucket upper bounds; <c>+Inf</c> is implied.</summary>
     public IReadOnlyList<double> Buckets => UpperBounds;
@@ -25,6 +40,9 @@ public sealed class Histogram : Metric<HistogramSeries>
 
     /// <summary>Records an observation (metric without labels).</summary>
     public void Observe(double value) => Unlabeled.Observe(value);
+
+    /// <summary>Records an observation with an exemplar (metric without labels); see <see cref="HistogramSeries.Observe(double, Labels)"/>.</summary>
+    public void Observe(double value, Labels exemplarLabels) => Unlabeled.Observe(value, exemplarLabels);
 
     /// <summary>Starts a timer that observes the elapsed seconds when disposed (metric without labels).</summary>
     public HistogramTimer StartTimer() => Unlabeled.StartTimer();
@@ -89,11 +107,17 @@ public sealed class HistogramSeries : MetricSeries
     private readonly long[] _counts;
     private double _sum;
 
+    // Copied from the metric so the hot path reads one field of this object. One exemplar slot per bucket (as
+    // client_golang), the array and each slot created with the bucket's first exemplar.
+    private readonly bool _traceExemplars;
+    private ExemplarSlot?[]? _exemplars;
+
     internal HistogramSeries(Histogram metric, string[] labelValues, int hash, bool isOverflow)
         : base(metric, labelValues, hash, isOverflow)
     {
         _bounds = metric.UpperBounds;
         _counts = new long[_bounds.Length + 1];
+        _traceExemplars = metric.TraceExemplars;
     }
 
     /// <summary>The number of observations.</summary>
@@ -116,8 +140,51 @@ public sealed class HistogramSeries : MetricSeries
 
     internal override long ChangeStamp => Count;
 
-    /// <summary>Records an observation. NaN counts in the <c>+Inf</c> bucket and makes the sum NaN, as in Prometheus clients.</summary>
+    /// <summary>
+    /// Records an observation. NaN counts in the <c>+Inf</c> bucket and makes the sum NaN, as in Prometheus clients.
+    /// Inside a recorded activity (and unless the histogram's <see cref="ExemplarBehavior"/> is
+    /// <see cref="ExemplarBehavior.None"/>) the activity's trace and span ids become the bucket's exemplar, rate-limited per bucket.
+    /// </summary>
     public void Observe(double value)
+    {
+        var index = Record(value);
+        if (_traceExemplars && ActivityLatch.IsOpen)
+        {
+            OfferCurrentActivity(value, index);
+        }
+    }
+
+    /// <summary>
+    /// Records an observation with an exemplar of that value and the registry clock's time; it replaces the previous
+    /// exemplar of the bucket the value falls in (written in OpenMetrics on that <c>_bucket</c> line).
+    /// </summary>
+    /// <param name="value">The observation.</param>
+    /// <param name="exemplarLabels">The exemplar labels (such as <c>trace_id</c>): valid names, at most 128 characters of names and values together.</param>
+    /// <exception cref="ArgumentException">The exemplar labels break the OpenMetrics rules (the message says which).</exception>
+    public void Observe(double value, Labels exemplarLabels)
+    {
+        Exemplars.Validate(Metric, exemplarLabels, nameof(exemplarLabels));
+        var index = Record(value);
+        Exemplars.GetOrCreate(ref _exemplars, _counts.Length, index).Write(exemplarLabels, value, Metric.Registry.NowMs());
+    }
+
+    /// <summary>The exemplar of each bucket (null where none), <c>+Inf</c> last: what the next OpenMetrics scrape writes.</summary>
+    public Exemplar?[] GetBucketExemplars()
+    {
+        var result = new Exemplar?[_counts.Length];
+        if (Volatile.Read(ref _exemplars) is { } slots)
+        {
+            for (var i = 0; i < slots.Length; i++)
+            {
+                result[i] = Volatile.Read(ref slots[i])?.Read();
+            }
+        }
+
+        return result;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Record(double value)
     {
         var bounds = _bounds;
         int index;
@@ -154,10 +221,20 @@ public sealed class HistogramSeries : MetricSeries
             var seen = Interlocked.CompareExchange(ref _sum, current + value, current);
             if (BitConverter.DoubleToInt64Bits(seen) == BitConverter.DoubleToInt64Bits(current))
             {
-                return;
+                return index;
             }
 
             current = seen;
+        }
+    }
+
+    // Out of line, so the hot path stays a flag check and a tail call.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void OfferCurrentActivity(double value, int index)
+    {
+        if (Activity.Current is { } activity && Exemplars.IsCapturable(activity))
+        {
+            Exemplars.Capture(Exemplars.GetOrCreate(ref _exemplars, _counts.Length, index), activity, value, Metric.Registry);
         }
     }
 
@@ -182,11 +259,13 @@ public sealed class HistogramSeries : MetricSeries
     {
         var pairs = EncodedPairs(writer.Escaping);
         var bucketName = encoding.BucketName!;
+        var exemplars = writer.Format == ExpositionFormat.OpenMetrics ? Volatile.Read(ref _exemplars) : null;
         long running = 0;
         for (var i = 0; i < _counts.Length; i++)
         {
             running += Volatile.Read(ref _counts[i]);
-            writer.WriteSample(bucketName, pairs, encoding.BoundPairs[i], running);
+            var exemplar = exemplars is null ? null : Volatile.Read(ref exemplars[i])?.Read();
+            writer.WriteSample(bucketName, pairs, encoding.BoundPairs[i], running, null, exemplar);
         }
 
         writer.WriteSample(encoding.SumName!, pairs, default, Sum);

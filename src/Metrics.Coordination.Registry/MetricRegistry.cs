@@ -38,8 +38,20 @@ public sealed class MetricRegistry
         options ??= new MetricRegistryOptions();
         ArgumentNullException.ThrowIfNull(options.TimeProvider);
         ArgumentNullException.ThrowIfNull(options.LoggerFactory);
+        if (options.ExemplarBehavior is not (ExemplarBehavior.None or ExemplarBehavior.TraceContext))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ExemplarBehavior, "Unknown exemplar behavior.");
+        }
+
+        if (options.AutomaticExemplarInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.AutomaticExemplarInterval, "The automatic exemplar interval must not be negative.");
+        }
+
         Time = options.TimeProvider;
         _validation = options.NameValidation;
+        ExemplarBehavior = options.ExemplarBehavior;
+        AutomaticExemplarIntervalTicks = (long)(options.AutomaticExemplarInterval.TotalSeconds * Time.TimestampFrequency);
         _logger = options.LoggerFactory.CreateLogger("Metrics.Coordination.Registry");
         if (options.ExposeSelfMetrics)
         {
@@ -63,6 +75,14 @@ public sealed class MetricRegistry
     public IReadOnlyList<Metric> Metrics => Volatile.Read(ref _sorted);
 
     internal long NowMs() => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    internal NameValidation NameValidation => _validation;
+
+    /// <summary>The default for metrics whose options leave <c>ExemplarBehavior</c> null.</summary>
+    internal ExemplarBehavior ExemplarBehavior { get; }
+
+    /// <summary><see cref="MetricRegistryOptions.AutomaticExemplarInterval"/> in <see cref="Time"/> timestamp ticks.</summary>
+    internal long AutomaticExemplarIntervalTicks { get; }
 
     /// <summary>Creates (or returns the identical existing) counter. <paramref name="name"/> may end in <c>_total</c>; it is the family name without it.</summary>
     public Counter CreateCounter(string name, string help, params string[] labelNames) =>

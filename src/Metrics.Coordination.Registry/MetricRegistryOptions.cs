@@ -30,6 +30,21 @@ public sealed class MetricRegistryOptions
     /// <c>metrics_coordination_cardinality_overflow_total</c>). Default: true.
     /// </summary>
     public bool ExposeSelfMetrics { get; set; } = true;
+
+    /// <summary>
+    /// Whether counters and histograms attach the current <see cref="System.Diagnostics.Activity"/>'s trace and span ids
+    /// as exemplars by themselves; a metric's own <c>ExemplarBehavior</c> overrides it. Exemplars are written in
+    /// OpenMetrics only. Default: <see cref="Registry.ExemplarBehavior.TraceContext"/>.
+    /// </summary>
+    public ExemplarBehavior ExemplarBehavior { get; set; } = ExemplarBehavior.TraceContext;
+
+    /// <summary>
+    /// The shortest time between two automatic exemplars of one counter series or one histogram bucket, so recording
+    /// inside sampled activities stays cheap (explicit exemplars are not limited). Scrapes expose only the latest
+    /// exemplar, and scrape intervals are seconds, so this loses nothing a scraper would see. Zero: no limit.
+    /// Default: 100 ms.
+    /// </summary>
+    public TimeSpan AutomaticExemplarInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>Settings shared by every instrument.</summary>
@@ -58,6 +73,8 @@ public class MetricOptions
 /// <summary>Counter settings.</summary>
 public sealed class CounterOptions : MetricOptions
 {
+    /// <summary>Which exemplars the counter attaches by itself. Default: null (the registry's <see cref="MetricRegistryOptions.ExemplarBehavior"/>).</summary>
+    public ExemplarBehavior? ExemplarBehavior { get; set; }
 }
 
 /// <summary>Gauge settings.</summary>
@@ -70,6 +87,9 @@ public sealed class HistogramOptions : MetricOptions
 {
     /// <summary>Bucket upper bounds, strictly increasing; <c>+Inf</c> is always added. Default: <see cref="Buckets.Default"/>.</summary>
     public IReadOnlyList<double>? Buckets { get; set; }
+
+    /// <summary>Which exemplars the histogram attaches by itself. Default: null (the registry's <see cref="MetricRegistryOptions.ExemplarBehavior"/>).</summary>
+    public ExemplarBehavior? ExemplarBehavior { get; set; }
 }
 
 /// <summary>A summary quantile objective: the quantile and its allowed rank error.</summary>
