@@ -1,6 +1,8 @@
 using System.Reflection;
 using Metrics.Coordination.Tool.Check;
 using Metrics.Coordination.Tool.Cli;
+using Metrics.Coordination.Tool.PromQL;
+using Metrics.Coordination.Tool.Tsdb;
 
 namespace Metrics.Coordination.Tool;
 
@@ -18,6 +20,8 @@ internal static class Mctl
         "Tooling for Metrics.Coordination and Prometheus-compatible metrics (in the manner of promtool).",
         [
             new CommandGroup("check", "Check the resources for validity.", [new CheckMetricsCommand()]),
+            new CommandGroup("tsdb", "Inspect TSDB directories.", [new TsdbListCommand(), new TsdbDumpCommand(), new TsdbAnalyzeCommand()]),
+            new CommandGroup("promql", "PromQL tooling.", [new PromQLTestCommand()]),
         ]);
 
     /// <summary>The tool version (the assembly's informational version without a source revision suffix).</summary>

@@ -58,7 +58,7 @@ public sealed class CliTests
     }
 
     [TestCase("bogus")]
-    [TestCase("tsdb")]
+    [TestCase("rules")]
     public async Task UnknownVerb_PrintsErrorAndUsageToStderrAndExitsTwo(string verb)
     {
         var result = await ToolProcess.RunMctlAsync(null, verb);

@@ -89,7 +89,7 @@ internal static class ArgumentParser
             }
         }
 
-        if (positionals.Count > arguments.Count)
+        if (positionals.Count > arguments.Count && !(arguments.Count > 0 && arguments[^1].Repeatable))
         {
             throw new UsageException($"unexpected argument '{positionals[arguments.Count]}'");
         }

@@ -39,7 +39,7 @@ internal static class HelpWriter
 
         foreach (var a in command.Arguments)
         {
-            syntax += a.Required ? $" <{a.Name}>" : $" [<{a.Name}>]";
+            syntax += " " + a.Syntax;
         }
 
         output.WriteLine("usage: " + syntax);
@@ -68,7 +68,7 @@ internal static class HelpWriter
             var args = new ColumnWriter(minWidth: 0, padding: 2, padLastCell: false);
             foreach (var a in command.Arguments)
             {
-                args.AddRow($"  {(a.Required ? "<" + a.Name + ">" : "[<" + a.Name + ">]")}", a.Description);
+                args.AddRow("  " + a.Syntax, a.Description);
             }
 
             args.WriteTo(output);

@@ -19,4 +19,9 @@ internal sealed record OptionSpec(string Name, string? ValueName, string Descrip
 /// <param name="Name">The placeholder shown in help (<c>FILE|URL</c>).</param>
 /// <param name="Description">One line for the help.</param>
 /// <param name="Required">Whether it must be given.</param>
-internal sealed record ArgumentSpec(string Name, string Description, bool Required = false);
+/// <param name="Repeatable">Whether it takes every remaining positional (only for the last argument).</param>
+internal sealed record ArgumentSpec(string Name, string Description, bool Required = false, bool Repeatable = false)
+{
+    /// <summary>How the argument is shown in usage: <c>&lt;name&gt;</c>, <c>[&lt;name&gt;]</c>, with <c>...</c> when repeatable.</summary>
+    public string Syntax => (Required ? $"<{Name}>" : $"[<{Name}>]") + (Repeatable ? "..." : string.Empty);
+}

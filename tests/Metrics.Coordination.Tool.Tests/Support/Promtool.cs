@@ -23,4 +23,7 @@ internal static class Promtool
     /// <summary><c>promtool check metrics [--extended]</c> with <paramref name="input"/> on stdin (it reads nothing else).</summary>
     public static Task<ProcessResult> CheckMetricsAsync(string input, bool extended = false) =>
         ToolProcess.RunAsync(Path, extended ? ["check", "metrics", "--extended"] : ["check", "metrics"], input);
+
+    /// <summary><c>promtool tsdb ARGS...</c>.</summary>
+    public static Task<ProcessResult> TsdbAsync(params string[] args) => ToolProcess.RunAsync(Path, ["tsdb", .. args], null);
 }

@@ -1,0 +1,197 @@
+using Metrics.Coordination.Abstractions;
+using Metrics.Coordination.Abstractions.Storage;
+using Metrics.Coordination.Rules.PromQL.Testing;
+
+namespace Metrics.Coordination.Tool.PromQL;
+
+/// <summary>
+/// The in-memory storage <c>mctl promql test</c> loads scripts into: series by label set, samples in sorted arrays. Appends are visible after
+/// Commit; a sample at an existing timestamp replaces it (scripts load the same series more than once).
+/// </summary>
+internal sealed class MemoryStorage : IPromQLTestStorage
+{
+    private readonly Dictionary<Labels, SortedList<long, double>> _series = [];
+    private readonly Lock _lock = new();
+
+    public IAppender Appender() => new MemoryAppender(this);
+
+    public IQuerier Querier(long minTimeMs, long maxTimeMs)
+    {
+        lock (_lock)
+        {
+            // Snapshot the series that have samples in range, sorted by labels.
+            var list = new List<MemorySeries>();
+            foreach (var (labels, samples) in _series)
+            {
+                var t = new List<long>();
+                var v = new List<double>();
+                foreach (var (ts, value) in samples)
+                {
+                    if (ts >= minTimeMs && ts <= maxTimeMs)
+                    {
+                        t.Add(ts);
+                        v.Add(value);
+                    }
+                }
+
+                if (t.Count > 0)
+                {
+                    list.Add(new MemorySeries(labels, [.. t], [.. v]));
+                }
+            }
+
+            list.Sort((a, b) => CompareLabels(a.Labels, b.Labels));
+            return new MemoryQuerier(list);
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+
+    internal static int CompareLabels(Labels x, Labels y)
+    {
+        var a = x.AsSpan();
+        var b = y.AsSpan();
+        for (var i = 0; i < Math.Min(a.Length, b.Length); i++)
+        {
+            var c = string.CompareOrdinal(a[i].Name, b[i].Name);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = string.CompareOrdinal(a[i].Value, b[i].Value);
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return a.Length.CompareTo(b.Length);
+    }
+
+    private sealed class MemoryAppender(MemoryStorage storage) : IAppender
+    {
+        private readonly List<(Labels Labels, long T, double V)> _pending = [];
+
+        public SeriesRef Append(in AppendRequest request)
+        {
+            _pending.Add((request.Labels, request.TimestampMs, request.Value));
+            return SeriesRef.None;
+        }
+
+        public void Commit()
+        {
+            lock (storage._lock)
+            {
+                foreach (var (labels, t, v) in _pending)
+                {
+                    if (!storage._series.TryGetValue(labels, out var samples))
+                    {
+                        samples = [];
+                        storage._series.Add(labels, samples);
+                    }
+
+                    samples[t] = v;
+                }
+            }
+
+            _pending.Clear();
+        }
+
+        public void Rollback() => _pending.Clear();
+    }
+
+    private sealed class MemoryQuerier(List<MemorySeries> series) : IQuerier
+    {
+        public IEnumerable<ISeries> Select(bool sorted, SelectHints hints, params LabelMatcher[] matchers)
+        {
+            foreach (var s in series)
+            {
+                if (matchers.All(m => m.Matches(s.Labels)))
+                {
+                    yield return s;
+                }
+            }
+        }
+
+        public IReadOnlyList<string> LabelNames(params LabelMatcher[] matchers) =>
+            series.Where(s => matchers.All(m => m.Matches(s.Labels))).SelectMany(s => s.Labels.Select(l => l.Name)).Distinct().Order(StringComparer.Ordinal).ToList();
+
+        public IReadOnlyList<string> LabelValues(string name, params LabelMatcher[] matchers) =>
+            series.Where(s => matchers.All(m => m.Matches(s.Labels))).Select(s => s.Labels.Get(name)).Where(v => v.Length > 0).Distinct().Order(StringComparer.Ordinal).ToList();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class MemorySeries(Labels labels, long[] t, double[] v) : ISeries
+    {
+        public Labels Labels { get; } = labels;
+
+        public ISampleIterator Iterator(ISampleIterator? reuse = null)
+        {
+            if (reuse is MemoryIterator it)
+            {
+                it.Reset(t, v);
+                return it;
+            }
+
+            return new MemoryIterator(t, v);
+        }
+    }
+
+    private sealed class MemoryIterator(long[] t, double[] v) : ISampleIterator
+    {
+        private long[] _t = t;
+        private double[] _v = v;
+        private int _i = -1;
+
+        public long Timestamp => _t[_i];
+
+        public double Value => _v[_i];
+
+        public Exception? Error => null;
+
+        public void Reset(long[] t, double[] v)
+        {
+            _t = t;
+            _v = v;
+            _i = -1;
+        }
+
+        public bool Next()
+        {
+            if (_i < _t.Length)
+            {
+                _i++;
+            }
+
+            return _i < _t.Length;
+        }
+
+        public bool Seek(long timestampMs)
+        {
+            if (_i < 0)
+            {
+                _i = 0;
+            }
+
+            if (_i >= _t.Length)
+            {
+                return false;
+            }
+
+            if (_t[_i] >= timestampMs)
+            {
+                return true;
+            }
+
+            var idx = Array.BinarySearch(_t, _i, _t.Length - _i, timestampMs);
+            _i = idx >= 0 ? idx : ~idx;
+            return _i < _t.Length;
+        }
+    }
+}
