@@ -2,6 +2,7 @@ using System.Reflection;
 using Metrics.Coordination.Tool.Check;
 using Metrics.Coordination.Tool.Cli;
 using Metrics.Coordination.Tool.PromQL;
+using Metrics.Coordination.Tool.Query;
 using Metrics.Coordination.Tool.Tsdb;
 
 namespace Metrics.Coordination.Tool;
@@ -22,6 +23,7 @@ internal static class Mctl
             new CommandGroup("check", "Check the resources for validity.", [new CheckMetricsCommand()]),
             new CommandGroup("tsdb", "Inspect TSDB directories.", [new TsdbListCommand(), new TsdbDumpCommand(), new TsdbAnalyzeCommand()]),
             new CommandGroup("promql", "PromQL tooling.", [new PromQLTestCommand()]),
+            new CommandGroup("query", "Run PromQL queries over a TSDB directory.", [new QueryInstantCommand(), new QueryRangeCommand()]),
         ]);
 
     /// <summary>The tool version (the assembly's informational version without a source revision suffix).</summary>
