@@ -37,7 +37,7 @@ internal sealed class PromQLTestCommand : Command
             try
             {
                 var script = PromQLTestScript.Parse(File.ReadAllText(file), file);
-                outcomes = script.Run(new PromQLTestScriptOptions { StorageFactory = () => new MemoryStorage() }, context.CancellationToken);
+                outcomes = script.Run(new PromQLTestScriptOptions { StorageFactory = () => new InMemoryPromQLStorage() }, context.CancellationToken);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or MetricsCoordinationException)
             {

@@ -1,3 +1,4 @@
+using Metrics.Coordination.Rules.PromQL.Testing;
 using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Storage;
 using Metrics.Coordination.Rules.PromQL;
@@ -7,9 +8,9 @@ namespace Metrics.Coordination.Rules.Tests.PromQL;
 
 public class EngineTests
 {
-    private static MemoryStorage Storage(int series, int samples, long intervalMs = 15_000)
+    private static InMemoryPromQLStorage Storage(int series, int samples, long intervalMs = 15_000)
     {
-        var storage = new MemoryStorage();
+        var storage = new InMemoryPromQLStorage();
         var app = storage.Appender();
         for (var s = 0; s < series; s++)
         {
@@ -73,7 +74,7 @@ public class EngineTests
     [Test]
     public void Errors_AreRaisedAtEvaluation()
     {
-        using var storage = new MemoryStorage();
+        using var storage = new InMemoryPromQLStorage();
         var app = storage.Appender();
         foreach (var l in new[] { "a", "b" })
         {

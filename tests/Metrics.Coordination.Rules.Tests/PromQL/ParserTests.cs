@@ -1,3 +1,4 @@
+using Metrics.Coordination.Rules.PromQL.Testing;
 using Metrics.Coordination.Rules.PromQL;
 
 namespace Metrics.Coordination.Rules.Tests.PromQL;
@@ -112,7 +113,7 @@ public class ParserTests
     {
         // From Prometheus's operators.test: -2^---1*3 = -1.5, 2/-2^---1*3+2 = -10.
         var engine = new PromQLEngine();
-        using var storage = new MemoryStorage();
+        using var storage = new InMemoryPromQLStorage();
         engine.InstantQuery(storage, "-2^---1*3", 0).Scalar.Should().Be(-1.5);
         engine.InstantQuery(storage, "2/-2^---1*3+2", 0).Scalar.Should().Be(-10);
     }

@@ -48,7 +48,7 @@ internal static class ScriptFiles
     private static Dictionary<int, PromQLEvalOutcome> RunFile(string path)
     {
         var script = PromQLTestScript.Parse(File.ReadAllText(path), Path.GetFileName(path));
-        var outcomes = script.Run(new PromQLTestScriptOptions { StorageFactory = () => new MemoryStorage() });
+        var outcomes = script.Run(new PromQLTestScriptOptions { StorageFactory = () => new InMemoryPromQLStorage() });
         return outcomes.ToDictionary(o => o.Line);
     }
 }

@@ -2,19 +2,25 @@ using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Storage;
 using Metrics.Coordination.Rules.PromQL.Testing;
 
-namespace Metrics.Coordination.Tool.PromQL;
+namespace Metrics.Coordination.Rules.PromQL.Testing;
 
 /// <summary>
-/// The in-memory storage <c>mctl promql test</c> loads scripts into: series by label set, samples in sorted arrays. Appends are visible after
+/// An in-memory storage for PromQL test scripts (<c>mctl promql test</c>, our test suites): series by label set,
+/// samples in sorted arrays. Not a TSDB: no compression, no durability. Appends are visible after
 /// Commit; a sample at an existing timestamp replaces it (scripts load the same series more than once).
 /// </summary>
-internal sealed class MemoryStorage : IPromQLTestStorage
+public sealed class InMemoryPromQLStorage : IPromQLTestStorage
 {
     private readonly Dictionary<Labels, SortedList<long, double>> _series = [];
     private readonly Lock _lock = new();
 
+    /// <summary>How many selects queriers of this storage have run (tests check that data is loaded once per query).</summary>
+    public int SelectCount { get; private set; }
+
+    /// <inheritdoc />
     public IAppender Appender() => new MemoryAppender(this);
 
+    /// <inheritdoc />
     public IQuerier Querier(long minTimeMs, long maxTimeMs)
     {
         lock (_lock)
@@ -41,10 +47,11 @@ internal sealed class MemoryStorage : IPromQLTestStorage
             }
 
             list.Sort((a, b) => CompareLabels(a.Labels, b.Labels));
-            return new MemoryQuerier(list);
+            return new MemoryQuerier(this, list);
         }
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
     }
@@ -71,7 +78,7 @@ internal sealed class MemoryStorage : IPromQLTestStorage
         return a.Length.CompareTo(b.Length);
     }
 
-    private sealed class MemoryAppender(MemoryStorage storage) : IAppender
+    private sealed class MemoryAppender(InMemoryPromQLStorage storage) : IAppender
     {
         private readonly List<(Labels Labels, long T, double V)> _pending = [];
 
@@ -103,10 +110,11 @@ internal sealed class MemoryStorage : IPromQLTestStorage
         public void Rollback() => _pending.Clear();
     }
 
-    private sealed class MemoryQuerier(List<MemorySeries> series) : IQuerier
+    private sealed class MemoryQuerier(InMemoryPromQLStorage storage, List<MemorySeries> series) : IQuerier
     {
         public IEnumerable<ISeries> Select(bool sorted, SelectHints hints, params LabelMatcher[] matchers)
         {
+            storage.SelectCount++;
             foreach (var s in series)
             {
                 if (matchers.All(m => m.Matches(s.Labels)))
