@@ -394,36 +394,10 @@ public sealed class PrometheusServer : IAsyncDisposable
         await Process.DisposeAsync();
     }
 
-    private async Task WaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var clock = Stopwatch.StartNew();
-        string? lastError = null;
-        while (clock.Elapsed < timeout && !Process.HasExited)
-        {
-            try
-            {
-                using var response = await _http.GetAsync(new Uri("-/ready", UriKind.Relative), cancellationToken);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-
-                lastError = ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture);
-            }
-            catch (HttpRequestException ex)
-            {
-                lastError = ex.Message;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
-        }
-
-        // Give the output reader a moment to collect the last lines of a process that just died.
-        await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
-        throw new AssertionException(
+    private Task WaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+        HttpReadiness.WaitAsync(_http, Process, "-/ready", timeout, lastError =>
             $"Prometheus did not become ready within {timeout.TotalSeconds:0.#} s (last: {lastError}). " +
-            $"Configuration:\n{File.ReadAllText(ConfigPath)}\n{Process.Describe()}");
-    }
+            $"Configuration:\n{File.ReadAllText(ConfigPath)}\n{Process.Describe()}", cancellationToken);
 
     private static void EnsureLoopback(string target)
     {
