@@ -15,13 +15,13 @@ public sealed class Labels : IEquatable<Labels>, IReadOnlyList<Label>
     public const string MetricName = "__name__";
 
     /// <summary>The empty label set.</summary>
-    public static readonly Labels Empty = new([], skipChecks: true);
+    public static readonly Labels Empty = new([]);
 
     private readonly Label[] _labels;
 
-    private Labels(Label[] sortedLabels, bool skipChecks)
+    /// <summary>Takes ownership of an array the caller has sorted and checked (unique, non-empty names).</summary>
+    private Labels(Label[] sortedLabels)
     {
-        _ = skipChecks;
         _labels = sortedLabels;
         Hash = ComputeHash(sortedLabels);
     }
@@ -65,7 +65,7 @@ public sealed class Labels : IEquatable<Labels>, IReadOnlyList<Label>
             }
         }
 
-        return new Labels(array, skipChecks: false);
+        return new Labels(array);
     }
 
     /// <summary>Builds a label set from alternating name, value strings: <c>From("__name__", "up", "job", "x")</c>.</summary>
@@ -86,7 +86,7 @@ public sealed class Labels : IEquatable<Labels>, IReadOnlyList<Label>
     }
 
     /// <summary>Wraps an array that the caller guarantees is sorted by name with unique, non-empty names. The array is owned afterwards.</summary>
-    internal static Labels FromSortedUnchecked(Label[] sorted) => sorted.Length == 0 ? Empty : new Labels(sorted, skipChecks: true);
+    internal static Labels FromSortedUnchecked(Label[] sorted) => sorted.Length == 0 ? Empty : new Labels(sorted);
 
     /// <summary>The value of label <paramref name="name"/>, or the empty string when absent.</summary>
     public string Get(string name)

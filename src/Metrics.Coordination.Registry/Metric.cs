@@ -117,6 +117,11 @@ public abstract class Metric
 
     private protected abstract FamilyEncoding BuildEncoding(ExpositionFormat format, NameEscaping escaping);
 
+    /// <summary>Finishes construction once the derived constructor has run; called by the registry on registration.</summary>
+    internal virtual void Initialize()
+    {
+    }
+
     private protected static byte[] Encode(string name, NameEscaping escaping) => ExpositionWriter.EncodeName(name, escaping);
 
     internal abstract bool HasSeries { get; }
@@ -148,7 +153,7 @@ public abstract class Metric<TSeries> : Metric
     /// Finishes construction: a metric without labels gets its one series now, so recording on it never branches
     /// on creation. Called by the registry once the derived constructor has set what <c>CreateSeries</c> needs.
     /// </summary>
-    internal void Initialize()
+    internal override void Initialize()
     {
         if (LabelNamesArray.Length == 0)
         {

@@ -459,15 +459,7 @@ public sealed class MetricRegistry
             }
 
             _byName[name] = metric;
-            switch (metric)
-            {
-                case Metric<CounterSeries> m: m.Initialize(); break;
-                case Metric<GaugeSeries> m: m.Initialize(); break;
-                case Metric<HistogramSeries> m: m.Initialize(); break;
-                case Metric<SummarySeries> m: m.Initialize(); break;
-                case Metric<InfoSeries> m: m.Initialize(); break;
-                case Metric<StateSetSeries> m: m.Initialize(); break;
-            }
+            metric.Initialize();
 
             var sorted = new Metric[_sorted.Length + 1];
             _sorted.CopyTo(sorted, 0);

@@ -311,15 +311,30 @@ public sealed class MetricServer : IAsyncDisposable
             var id = ++_nextConnectionId;
             var connection = new Connection(socket);
             _connections[id] = connection;
-            connection.Task = RunConnectionAsync(id, connection);
+
+            // Read the peer address now, while the socket is certainly open: by the time the connection task runs,
+            // a stop may already have disposed it, and RemoteEndPoint would throw.
+            var remote = socket.RemoteEndPoint?.ToString() ?? "?";
+            connection.Task = RunConnectionAsync(id, connection, remote);
         }
     }
 
-    private async Task RunConnectionAsync(long id, Connection connection)
+    private async Task RunConnectionAsync(long id, Connection connection, string remote)
     {
         await Task.Yield();
-        var remote = connection.Socket.RemoteEndPoint?.ToString() ?? "?";
-        var stream = new NetworkStream(connection.Socket, ownsSocket: true);
+        NetworkStream stream;
+        try
+        {
+            stream = new NetworkStream(connection.Socket, ownsSocket: true);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // Stopped (or the peer vanished) before this connection got to run.
+            connection.Socket.Dispose();
+            _connections.TryRemove(id, out _);
+            return;
+        }
+
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true));
         var scratch = ArrayPool<byte>.Shared.Rent(ScratchBytes);
         try
