@@ -214,7 +214,8 @@ public class PushgatewayTests
     public async Task PushAsync_GatewayDown_ThrowsTransientAfterRetries()
     {
         var logs = new CapturingLoggerFactory();
-        using var client = Client(new Uri($"http://127.0.0.1:{FreePort.Get()}/"), logs, maxAttempts: 3);
+        using var down = new ClosedPort();
+        using var client = Client(new Uri($"http://127.0.0.1:{down.Port}/"), logs, maxAttempts: 3);
 
         var thrown = (await FluentActions.Awaiting(() => client.PushAsync(Registry(("pg_x_total", 1)), "pg-down")).Should().ThrowAsync<PushgatewayException>()).Which;
 
@@ -228,7 +229,8 @@ public class PushgatewayTests
     [Test]
     public async Task PushAsync_Cancelled_ThrowsOperationCanceled()
     {
-        using var client = Client(new Uri($"http://127.0.0.1:{FreePort.Get()}/"), maxAttempts: 100);
+        using var down = new ClosedPort();
+        using var client = Client(new Uri($"http://127.0.0.1:{down.Port}/"), maxAttempts: 100);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
         await FluentActions.Awaiting(() => client.PushAsync(Registry(("pg_x_total", 1)), "pg-cancel", cancellationToken: cts.Token))
@@ -275,7 +277,8 @@ public class PushgatewayTests
     public async Task PeriodicPusher_GatewayDown_LogsAndCountsFailures_NothingEscapes()
     {
         var logs = new CapturingLoggerFactory();
-        using var client = Client(new Uri($"http://127.0.0.1:{FreePort.Get()}/"), logs, maxAttempts: 1);
+        using var down = new ClosedPort();
+        using var client = Client(new Uri($"http://127.0.0.1:{down.Port}/"), logs, maxAttempts: 1);
         var pusher = new PeriodicPusher(client, Registry(("pg_down_total", 1)), new PeriodicPushOptions
         {
             Job = "pg-periodic-down",
