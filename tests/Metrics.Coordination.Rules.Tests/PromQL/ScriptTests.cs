@@ -42,8 +42,10 @@ public class ScriptTests
     {
         if (path is null)
         {
-            Assert.Fail($"The PromQL conformance corpus was not found at {ScriptFiles.CorpusDirectory()} (../shared/conformance/promql beside the " +
-                        $"folder holding Metrics.Coordination.sln). Check it out there or set {ScriptFiles.CorpusVariable} to a folder of *.test scripts.");
+            // The issue runs the corpus "when the directory exists": a checkout without it runs our own scripts and
+            // shows this one skipped case, with where it looked, in the run's summary.
+            Assert.Ignore($"The PromQL conformance corpus was not found at {ScriptFiles.CorpusDirectory()} (../shared/conformance/promql beside the " +
+                          $"folder holding Metrics.Coordination.sln). Check it out there or set {ScriptFiles.CorpusVariable} to a folder of *.test scripts.");
         }
 
         var outcome = ScriptFiles.Outcome(path!, line);
