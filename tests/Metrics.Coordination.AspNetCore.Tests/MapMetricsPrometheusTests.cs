@@ -13,6 +13,7 @@ public class MapMetricsPrometheusTests
     private HttpHeaderProxy _openMetricsProxy = null!;
     private HttpHeaderProxy _textProxy = null!;
     private PrometheusServer _prometheus = null!;
+    private DualFormatScrape? _scrape;
 
     [OneTimeSetUp]
     public async Task StartAsync()
@@ -20,38 +21,17 @@ public class MapMetricsPrometheusTests
         _scenario = new ScrapeScenario();
         _host = await TestWebHost.StartAsync(app => app.MapMetrics("/metrics", _scenario.Registry));
 
-        // Prometheus 2.42 always asks for OpenMetrics first and has no scrape_protocols setting (2.49+), so the
-        // "text" job goes through a proxy that replaces its Accept header with a text-only one; MapMetrics' own
-        // negotiation then answers Prometheus text. The "om" proxy only records what Prometheus sent.
-        _openMetricsProxy = new HttpHeaderProxy(_host.BaseUrl.Port);
-        _textProxy = new HttpHeaderProxy(_host.BaseUrl.Port, new Dictionary<string, string?> { ["Accept"] = "text/plain;version=0.0.4" });
-        _prometheus = await PrometheusServer.StartAsync(new PrometheusOptions
-        {
-            ScrapeJobs =
-            [
-                new ScrapeJob("om", [_openMetricsProxy.Target]),
-                new ScrapeJob("text", [_textProxy.Target]),
-            ],
-        });
-        await _prometheus.WaitForAsync("up", r => r.Count == 2 && r.All(s => s.Value == 1), TimeSpan.FromSeconds(30));
+        // Job "om" scrapes as Prometheus asks; job "text" through a proxy that makes the target answer Prometheus text.
+        _scrape = await DualFormatScrape.StartAsync(_host.BaseUrl.Port);
+        (_openMetricsProxy, _textProxy, _prometheus) = (_scrape.OpenMetricsProxy, _scrape.TextProxy, _scrape.Prometheus);
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_prometheus is not null)
+        if (_scrape is not null)
         {
-            await _prometheus.DisposeAsync();
-        }
-
-        if (_textProxy is not null)
-        {
-            await _textProxy.DisposeAsync();
-        }
-
-        if (_openMetricsProxy is not null)
-        {
-            await _openMetricsProxy.DisposeAsync();
+            await _scrape.DisposeAsync();
         }
 
         if (_host is not null)

@@ -583,6 +583,7 @@ public class MetricServerPrometheusTests
     private HttpHeaderProxy _openMetricsProxy = null!;
     private HttpHeaderProxy _textProxy = null!;
     private PrometheusServer _prometheus = null!;
+    private DualFormatScrape? _scrape;
 
     [OneTimeSetUp]
     public async Task StartAsync()
@@ -591,38 +592,17 @@ public class MetricServerPrometheusTests
         _server = new MetricServer(_scenario.Registry);
         await _server.StartAsync();
 
-        // Prometheus 2.42 always asks for OpenMetrics first and has no scrape_protocols setting (2.49+), so the
-        // "text" job goes through a proxy that replaces its Accept header with a text-only one; the server's own
-        // negotiation then answers Prometheus text. The "om" proxy only records what Prometheus sent.
-        _openMetricsProxy = new HttpHeaderProxy(_server.Url.Port);
-        _textProxy = new HttpHeaderProxy(_server.Url.Port, new Dictionary<string, string?> { ["Accept"] = "text/plain;version=0.0.4" });
-        _prometheus = await PrometheusServer.StartAsync(new PrometheusOptions
-        {
-            ScrapeJobs =
-            [
-                new ScrapeJob("om", [_openMetricsProxy.Target]),
-                new ScrapeJob("text", [_textProxy.Target]),
-            ],
-        });
-        await _prometheus.WaitForAsync("up", r => r.Count == 2 && r.All(s => s.Value == 1), TimeSpan.FromSeconds(30));
+        // Job "om" scrapes as Prometheus asks; job "text" through a proxy that makes the target answer Prometheus text.
+        _scrape = await DualFormatScrape.StartAsync(_server.Url.Port);
+        (_openMetricsProxy, _textProxy, _prometheus) = (_scrape.OpenMetricsProxy, _scrape.TextProxy, _scrape.Prometheus);
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_prometheus is not null)
+        if (_scrape is not null)
         {
-            await _prometheus.DisposeAsync();
-        }
-
-        if (_textProxy is not null)
-        {
-            await _textProxy.DisposeAsync();
-        }
-
-        if (_openMetricsProxy is not null)
-        {
-            await _openMetricsProxy.DisposeAsync();
+            await _scrape.DisposeAsync();
         }
 
         if (_server is not null)
