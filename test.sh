@@ -18,6 +18,13 @@ command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushga
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 # Interop peers: kazoo (Python ZooKeeper client) reads and writes the same znodes as our client.
 /usr/bin/python3 -c "import kazoo" >/dev/null 2>&1 || missing+=(python3-kazoo)
+# Curator (Java) contends with our LeaderLatch on one path; the fixture compiles a small driver with javac.
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+for jar in curator-recipes curator-framework curator-client guava; do
+  [ -f "/usr/share/java/$jar.jar" ] || missing+=("lib$jar-java")
+done
+# python3-snappy produces independent snappy data for our block codec's tests.
+/usr/bin/python3 -c "import snappy" >/dev/null 2>&1 || missing+=(python3-snappy)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing Debian packages: ${missing[*]}"
@@ -26,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Keep the packages' services from starting: fixtures start the servers themselves on loopback ports.
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod +x /usr/sbin/policy-rc.d
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends $(printf "%s\n" "${missing[@]}" | sort -u) >/dev/null
   $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
