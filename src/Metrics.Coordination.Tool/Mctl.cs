@@ -3,6 +3,7 @@ using Metrics.Coordination.Tool.Check;
 using Metrics.Coordination.Tool.Cli;
 using Metrics.Coordination.Tool.PromQL;
 using Metrics.Coordination.Tool.Query;
+using Metrics.Coordination.Tool.Rules;
 using Metrics.Coordination.Tool.Tsdb;
 
 namespace Metrics.Coordination.Tool;
@@ -20,7 +21,7 @@ internal static class Mctl
         ToolName,
         "Tooling for Metrics.Coordination and Prometheus-compatible metrics (in the manner of promtool).",
         [
-            new CommandGroup("check", "Check the resources for validity.", [new CheckMetricsCommand()]),
+            new CommandGroup("check", "Check the resources for validity.", [new CheckMetricsCommand(), new CheckRulesCommand()]),
             new CommandGroup("tsdb", "Inspect TSDB directories.", [new TsdbListCommand(), new TsdbDumpCommand(), new TsdbAnalyzeCommand()]),
             new CommandGroup("promql", "PromQL tooling.", [new PromQLTestCommand()]),
             new CommandGroup("query", "Run PromQL queries over a TSDB directory.", [new QueryInstantCommand(), new QueryRangeCommand()]),
