@@ -101,7 +101,7 @@ public class RuleFileParserTests
         text.Should().Contain("f.yml: 3:15: group \"g1\": interval: not a valid duration string: \"1x\"");
         text.Should().Contain("f.yml: 5:17: group \"g1\", rule 1, \"bad name\": invalid recording rule name: bad name");
         text.Should().Contain("f.yml: 5:17: group \"g1\", rule 1, \"bad name\": invalid field 'for' in recording rule");
-        text.Should().Contain("f.yml: 6:21: group \"g1\", rule 1, \"bad name\": could not parse expression: 1:7: parse error: unclosed left parenthesis");
+        text.Should().Contain("f.yml: 6:18: group \"g1\", rule 1, \"bad name\": could not parse expression: 1:4: parse error: unclosed left parenthesis");
         text.Should().Contain("f.yml: 11:11: group \"g1\", rule 2, \"A\": invalid label name: __name__");
         text.Should().Contain("f.yml: 12:11: group \"g1\", rule 2, \"A\": invalid label name: 0bad");
         text.Should().Contain("f.yml: 13:9: group \"g1\", rule 2, \"A\": field foo not found in type rulefmt.RuleNode");
