@@ -289,6 +289,7 @@ public sealed partial class ZooKeeperClient
         }
 
         _connection = null;
+        TouchContact(connection.LastReceiveTimestamp);
         _metrics.ConnectionLost();
         SetState(ZooKeeperState.Suspended, reason);
     }

@@ -566,6 +566,23 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The client's clock (recipes time leases with it).</summary>
+    internal TimeProvider Time => _time;
+
+    /// <summary>
+    /// The <see cref="TimeProvider.GetTimestamp"/> of the last frame received from any server of this session: the
+    /// open connection's last frame, else the last one recorded when a connection ended. Recipes bound leadership
+    /// leases with it (the server expires the session no earlier than the session timeout after its last contact).
+    /// </summary>
+    internal long LastServerContactTimestamp
+    {
+        get
+        {
+            var recorded = Interlocked.Read(ref _lastContact);
+            return _connection is { } c ? Math.Max(recorded, c.LastReceiveTimestamp) : recorded;
+        }
+    }
+
     internal void ObserveZxid(long zxid)
     {
         // Only the read loop writes, one connection at a time; readers use Interlocked.Read.
