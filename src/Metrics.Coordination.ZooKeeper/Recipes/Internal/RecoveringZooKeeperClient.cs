@@ -11,8 +11,8 @@ public sealed record ZooKeeperSessionReplaced(long ExpiredSessionId, ZooKeeperCl
 
 /// <summary>
 /// Holds one <see cref="ZooKeeperClient"/> at a time and replaces it with a new one (a new session) when its session
-/// expires — a <see cref="ZooKeeperClient"/> is terminal after expiry. Recipes (<c>LeaderLatch</c>,
-/// <c>LeaderSelector</c>, ...) take this holder so they recover by themselves: on
+/// expires — a <see cref="ZooKeeperClient"/> is terminal after expiry. Recipes (<see cref="LeaderLatch"/>,
+/// <see cref="LeaderSelector"/>, ...) take this holder so they recover by themselves: on
 /// <see cref="SessionReplaced"/> they re-create their nodes with the new session. Replacement is retried with a
 /// jittered backoff (50 ms doubling to 2 s) until it succeeds or the holder is disposed.
 /// </summary>

@@ -1,0 +1,754 @@
+using System.Text;
+using System.Threading.Channels;
+using Metrics.Coordination.ZooKeeper.Recipes.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace Metrics.Coordination.ZooKeeper.Recipes;
+
+/// <summary>
+/// Leader election compatible with Curator's <c>LeaderLatch</c>: each contender creates a protected
+/// ephemeral-sequential child <c>_c_&lt;uuid&gt;-latch-&lt;seq&gt;</c> of <see cref="LeaderLatchOptions.Path"/> (data =
+/// participant id); the first in Curator's order leads; every other contender watches only its predecessor.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Leadership holds only while our node exists, was created by the current session, is first, and the connection is
+/// connected (or, with <see cref="LeaderSuspensionPolicy.KeepUntilSessionTimeout"/>, suspended for less than the
+/// session timeout since the last server contact). It is never carried across a session change: after expiry a new
+/// session (see <see cref="RecoveringZooKeeperClient"/>) contends with a new node and a new fencing token.
+/// </para>
+/// <para>
+/// All election work runs on one loop per latch fed by a channel (connection changes, watch events, session
+/// replacement, close), so a reconnect and a children list can never interleave (the cause of Curator's
+/// double-leader reports CURATOR-504/620/644). <see cref="HasLeadership"/> is also cut at once by the ZooKeeper
+/// dispatcher on a suspension, before the loop catches up. Listener callbacks are delivered in order on a separate
+/// dispatcher, so a slow listener never delays the election.
+/// </para>
+/// </remarks>
+public sealed class LeaderLatch : IAsyncDisposable
+{
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
+
+    private readonly RecoveringZooKeeperClient _holder;
+    private readonly string _path;
+    private readonly string _lockName;
+    private readonly string _participantId;
+    private readonly byte[] _data;
+    private readonly LeaderLatchCloseMode _closeMode;
+    private readonly LeaderSuspensionPolicy _policy;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<LatchEvent> _events = Channel.CreateUnbounded<LatchEvent>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly Channel<Callback> _callbacks = Channel.CreateUnbounded<Callback>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _lock = new();
+    private readonly List<TaskCompletionSource<LeaderTerm>> _waiters = [];
+    private readonly Action<WatchedEvent> _nodeWatcher;
+    private ILeaderLatchListener[] _listeners = [];
+    private Task _loop = Task.CompletedTask;
+    private Task _dispatch = Task.CompletedTask;
+    private int _started;
+    private int _closed;
+    private long _listenerErrors;
+
+    // Read by HasLeadership on any thread.
+    private volatile LeaderTerm? _term;
+    private volatile ZooKeeperClient? _termClient;
+    private volatile bool _connected;
+
+    // Owned by the loop.
+    private ZooKeeperClient? _client;
+    private string? _ourPath;
+    private long _ourCzxid;
+    private Guid? _pendingId;
+    private string? _watchedPredecessor;
+    private ITimer? _leaseTimer;
+    private bool _checkQueued;
+
+    /// <summary>Creates a latch (not started) on <paramref name="client"/>.</summary>
+    /// <exception cref="ArgumentException">The path is missing or invalid.</exception>
+    public LeaderLatch(RecoveringZooKeeperClient client, LeaderLatchOptions options)
+        : this(client, CheckOptions(options).Path, options.ParticipantId, ContenderNames.LatchName, options.CloseMode, options.SuspensionPolicy, options.LoggerFactory, options.TimeProvider)
+    {
+    }
+
+    internal LeaderLatch(RecoveringZooKeeperClient client, string path, string participantId, string lockName, LeaderLatchCloseMode closeMode, LeaderSuspensionPolicy policy, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(participantId);
+        PathValidation.Validate(path, nameof(path));
+        if (!Enum.IsDefined(closeMode) || !Enum.IsDefined(policy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(policy), "Unknown close mode or suspension policy.");
+        }
+
+        _holder = client;
+        _path = path;
+        _lockName = lockName;
+        _participantId = participantId;
+        _data = Encoding.UTF8.GetBytes(participantId);
+        _closeMode = closeMode;
+        _policy = policy;
+        _time = time;
+        _logger = loggerFactory.CreateLogger("Metrics.Coordination.ZooKeeper.Recipes.LeaderLatch");
+        _nodeWatcher = OnNodeEvent;
+    }
+
+    /// <summary>The election path.</summary>
+    public string Path => _path;
+
+    /// <summary>The participant id.</summary>
+    public string ParticipantId => _participantId;
+
+    /// <summary>
+    /// Whether this contender leads right now: a term is running, and the connection is connected with a server heard
+    /// from within two thirds of the session timeout (the client's own liveness bound), or — with
+    /// <see cref="LeaderSuspensionPolicy.KeepUntilSessionTimeout"/> — suspended for less than the session timeout since
+    /// the last server contact. Check it right before acting; protect the resource itself with <see cref="FencingToken"/>.
+    /// </summary>
+    public bool HasLeadership
+    {
+        get
+        {
+            var term = _term;
+            var client = _termClient;
+            if (term is null || client is null || !term.IsActive)
+            {
+                return false;
+            }
+
+            var silent = client.Time.GetElapsedTime(client.LastServerContactTimestamp);
+            if (_connected && client.State == ZooKeeperState.Connected)
+            {
+                return silent < client.SessionTimeout * 2 / 3;
+            }
+
+            return _policy == LeaderSuspensionPolicy.KeepUntilSessionTimeout
+                && client.State == ZooKeeperState.Suspended
+                && silent < client.SessionTimeout;
+        }
+    }
+
+    /// <summary>The running term, or null when not leader.</summary>
+    public LeaderTerm? CurrentTerm => _term is { IsActive: true } t ? t : null;
+
+    /// <summary>The fencing token of the running term, or null when not leader.</summary>
+    public long? FencingToken => CurrentTerm?.FencingToken;
+
+    /// <summary>Our election node's path, or null while we have none.</summary>
+    public string? NodePath => Volatile.Read(ref _ourPath);
+
+    /// <summary>How many listener callbacks threw.</summary>
+    public long ListenerErrors => Interlocked.Read(ref _listenerErrors);
+
+    /// <summary>Adds a listener; callbacks arrive in order on the latch's dispatcher.</summary>
+    public void AddListener(ILeaderLatchListener listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        lock (_lock)
+        {
+            _listeners = [.. _listeners, listener];
+        }
+    }
+
+    /// <summary>Removes a listener.</summary>
+    public void RemoveListener(ILeaderLatchListener listener)
+    {
+        lock (_lock)
+        {
+            _listeners = [.. _listeners.Where(l => !ReferenceEquals(l, listener))];
+        }
+    }
+
+    /// <summary>Starts contending (returns at once; the node is created in the background).</summary>
+    /// <exception cref="InvalidOperationException">Already started, or closed.</exception>
+    public void Start()
+    {
+        if (Volatile.Read(ref _closed) != 0 || Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("The latch was already started or closed.");
+        }
+
+        _holder.StateChanged += OnStateChanged;
+        _holder.SessionReplaced += OnSessionReplaced;
+        _dispatch = DispatchLoopAsync();
+        _loop = RunAsync();
+    }
+
+    /// <summary>Waits until this contender leads and returns the term.</summary>
+    /// <exception cref="ObjectDisposedException">The latch was closed (also while waiting).</exception>
+    public Task<LeaderTerm> WaitForLeadershipAsync(CancellationToken cancellationToken = default)
+    {
+        TaskCompletionSource<LeaderTerm> waiter;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed) != 0, this);
+            if (CurrentTerm is { } term)
+            {
+                return Task.FromResult(term);
+            }
+
+            waiter = new TaskCompletionSource<LeaderTerm>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add(waiter);
+        }
+
+        return waiter.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The contenders in queue order (participant ids from the nodes' data; the first leads).</summary>
+    public Task<IReadOnlyList<LeaderParticipant>> GetParticipantsAsync(CancellationToken cancellationToken = default) =>
+        QueryParticipantsAsync(_holder, _path, _lockName, cancellationToken);
+
+    /// <summary>The current leader (first contender), or null when there is none.</summary>
+    public async Task<LeaderParticipant?> GetLeaderAsync(CancellationToken cancellationToken = default) =>
+        (await GetParticipantsAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+
+    /// <summary>Closes with <see cref="LeaderLatchOptions.CloseMode"/>: ends leadership, deletes our node (the next contender takes over at once).</summary>
+    public Task CloseAsync() => CloseAsync(_closeMode);
+
+    /// <summary>Closes with <paramref name="mode"/>.</summary>
+    public async Task CloseAsync(LeaderLatchCloseMode mode)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            await _loop.ConfigureAwait(false);
+            return;
+        }
+
+        if (Volatile.Read(ref _started) == 0)
+        {
+            FailWaiters();
+            return;
+        }
+
+        _holder.StateChanged -= OnStateChanged;
+        _holder.SessionReplaced -= OnSessionReplaced;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _events.Writer.TryWrite(new LatchEvent.Close(mode, done));
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _callbacks.Writer.TryComplete();
+        await _dispatch.ConfigureAwait(false);
+        FailWaiters();
+        _stopping.Dispose();
+    }
+
+    /// <summary>Same as <see cref="CloseAsync()"/>.</summary>
+    public async ValueTask DisposeAsync() => await CloseAsync().ConfigureAwait(false);
+
+    /// <summary>Gives up leadership (or our place) and queues again at the back with a new node.</summary>
+    internal void Requeue() => _events.Writer.TryWrite(new LatchEvent.Requeue());
+
+    internal static async Task<IReadOnlyList<LeaderParticipant>> QueryParticipantsAsync(RecoveringZooKeeperClient holder, string path, string lockName, CancellationToken cancellationToken)
+    {
+        var client = await holder.GetClientAsync(cancellationToken).ConfigureAwait(false);
+        ChildrenResult children;
+        try
+        {
+            children = await client.GetChildrenAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NoNodeException)
+        {
+            return [];
+        }
+
+        var result = new List<LeaderParticipant>();
+        foreach (var child in ContenderNames.Sort(children.Children, lockName))
+        {
+            try
+            {
+                var data = await client.GetDataAsync(ContenderNames.JoinPath(path, child), cancellationToken: cancellationToken).ConfigureAwait(false);
+                result.Add(new LeaderParticipant(Encoding.UTF8.GetString(data.Data), child, result.Count == 0));
+            }
+            catch (NoNodeException)
+            {
+                // Left meanwhile.
+            }
+        }
+
+        return result;
+    }
+
+    private static LeaderLatchOptions CheckOptions(LeaderLatchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.Path, nameof(options));
+        return options;
+    }
+
+    private void OnStateChanged(object? sender, ZooKeeperStateChange change)
+    {
+        // Runs on the ZooKeeper dispatcher: cut leadership at once, then let the loop do the rest in order.
+        if (change.Current != ZooKeeperState.Connected)
+        {
+            _connected = false;
+            if (_policy == LeaderSuspensionPolicy.DropOnSuspended || change.IsTerminal)
+            {
+                _term?.End();
+            }
+        }
+
+        _events.Writer.TryWrite(new LatchEvent.Connection(change));
+    }
+
+    private void OnSessionReplaced(object? sender, ZooKeeperSessionReplaced replaced) =>
+        _events.Writer.TryWrite(new LatchEvent.NewSession(replaced.Client, replaced.ExpiredSessionId));
+
+    private void OnNodeEvent(WatchedEvent e)
+    {
+        if (e.Type is EventType.NodeDeleted or EventType.NodeDataChanged or EventType.NodeCreated)
+        {
+            _events.Writer.TryWrite(new LatchEvent.Node(e));
+        }
+    }
+
+    private void PostCheck()
+    {
+        if (!_checkQueued)
+        {
+            _checkQueued = true;
+            _events.Writer.TryWrite(new LatchEvent.Check());
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        await Task.Yield();
+        var token = _stopping.Token;
+        try
+        {
+            _client = await _holder.GetClientAsync(token).ConfigureAwait(false);
+            _connected = _client.State == ZooKeeperState.Connected;
+            PostCheck();
+        }
+        catch (OperationCanceledException)
+        {
+            // Closed before the first session.
+        }
+
+        await foreach (var e in _events.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            try
+            {
+                switch (e)
+                {
+                    case LatchEvent.Close close:
+                        await CloseInLoopAsync(close.Mode).ConfigureAwait(false);
+                        close.Done.TrySetResult();
+                        return;
+                    case LatchEvent.Check:
+                        _checkQueued = false;
+                        await CheckAsync(token).ConfigureAwait(false);
+                        break;
+                    case LatchEvent.Connection c:
+                        await OnConnectionAsync(c.Change, token).ConfigureAwait(false);
+                        break;
+                    case LatchEvent.NewSession n:
+                        await OnNewSessionAsync(n.Client, n.ExpiredSessionId, token).ConfigureAwait(false);
+                        break;
+                    case LatchEvent.Node n:
+                        if (n.Event.Path is { } p && (p == _watchedPredecessor || p == _ourPath))
+                        {
+                            // Directly, not through the queue: this is the hand-over path.
+                            await CheckAsync(token).ConfigureAwait(false);
+                        }
+
+                        break;
+                    case LatchEvent.LeaseExpired l:
+                        if (ReferenceEquals(_term, l.Term) && !_connected)
+                        {
+                            EndTerm(LeadershipLossReason.SessionTimeoutElapsed, notify: true);
+                        }
+
+                        break;
+                    case LatchEvent.Requeue:
+                        EndTerm(LeadershipLossReason.Requeued, notify: true);
+                        if (_ourPath is { } old && _client is { } client)
+                        {
+                            _ourPath = null;
+                            await ProtectedCreate.GuaranteedDeleteAsync(client, old, token).ConfigureAwait(false);
+                        }
+
+                        PostCheck();
+                        break;
+                    default:
+                        break;
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Closing: the Close event is next.
+            }
+        }
+    }
+
+    private async Task OnConnectionAsync(ZooKeeperStateChange change, CancellationToken token)
+    {
+        if (_client is null || change.SessionId != _client.SessionId)
+        {
+            return;
+        }
+
+        LeaderLog.ConnectionState(_logger, _path, change.Current);
+        switch (change.Current)
+        {
+            case ZooKeeperState.Connected:
+                // The live state, not the event's: a suspension may already be queued behind this event.
+                _connected = _client.State == ZooKeeperState.Connected;
+                _leaseTimer?.Dispose();
+                _leaseTimer = null;
+                if (_term is { IsActive: false })
+                {
+                    // Cut by the dispatcher while suspended: report it now, then re-check (usually leader again).
+                    EndTerm(LeadershipLossReason.ConnectionSuspended, notify: true);
+                }
+
+                await CheckAsync(token).ConfigureAwait(false);
+                break;
+            case ZooKeeperState.Suspended:
+                _connected = false;
+                if (_term is { } term)
+                {
+                    if (_policy == LeaderSuspensionPolicy.DropOnSuspended)
+                    {
+                        EndTerm(LeadershipLossReason.ConnectionSuspended, notify: true);
+                    }
+                    else
+                    {
+                        var remaining = _client.SessionTimeout - _client.Time.GetElapsedTime(_client.LastServerContactTimestamp);
+                        LeaderLog.KeepingWhileSuspended(_logger, _path, Math.Max(0, remaining.TotalMilliseconds));
+                        if (remaining <= TimeSpan.Zero)
+                        {
+                            EndTerm(LeadershipLossReason.SessionTimeoutElapsed, notify: true);
+                        }
+                        else
+                        {
+                            _leaseTimer?.Dispose();
+                            _leaseTimer = _client.Time.CreateTimer(
+                                _ =>
+                                {
+                                    term.End();
+                                    _events.Writer.TryWrite(new LatchEvent.LeaseExpired(term));
+                                },
+                                null,
+                                remaining,
+                                Timeout.InfiniteTimeSpan);
+                        }
+                    }
+                }
+
+                break;
+            default:
+                // Expired, closed, auth failed: the session (and with it our node) is gone for us.
+                _connected = false;
+                EndTerm(LeadershipLossReason.SessionExpired, notify: true);
+                break;
+        }
+    }
+
+    private async Task OnNewSessionAsync(ZooKeeperClient client, long expiredSession, CancellationToken token)
+    {
+        var old = _client;
+        _client = client;
+        _connected = client.State == ZooKeeperState.Connected;
+        _leaseTimer?.Dispose();
+        _leaseTimer = null;
+        EndTerm(LeadershipLossReason.SessionExpired, notify: true);
+        LeaderLog.NewSession(_logger, _path, expiredSession, client.SessionId);
+        _watchedPredecessor = null;
+
+        // Our old node may outlive the old session on the server for a while (the client declares expiry itself after
+        // a full timeout without contact). Its name carries our UUID, so it is ours: delete it so it blocks no one.
+        if (_ourPath is { } stale)
+        {
+            _ourPath = null;
+            if (await ProtectedCreate.GuaranteedDeleteAsync(client, stale, token).ConfigureAwait(false))
+            {
+                LeaderLog.DeletedStaleNode(_logger, _path, stale);
+            }
+        }
+
+        if (_pendingId is { } id)
+        {
+            _pendingId = null;
+            await ProtectedCreate.DeleteByIdAsync(client, _path, id, _logger, token).ConfigureAwait(false);
+        }
+
+        _ = old;
+        PostCheck();
+    }
+
+    /// <summary>One election step: make sure we have a node of this session, list, lead or watch the predecessor.</summary>
+    private async Task CheckAsync(CancellationToken token)
+    {
+        var client = _client;
+        if (client is null || !_connected || token.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_ourPath is null)
+            {
+                var id = Guid.NewGuid();
+                _pendingId = id;
+                var created = await ProtectedCreate.CreateAsync(client, _path, _lockName, id, _data, CreateMode.EphemeralSequential, _logger, token).ConfigureAwait(false);
+                _pendingId = null;
+                Volatile.Write(ref _ourPath, created.Path);
+                _ourCzxid = created.Stat.Czxid;
+                LeaderLog.NodeCreated(_logger, _path, created.Path, created.Stat.Czxid, client.SessionId);
+            }
+
+            var ourPath = _ourPath;
+            var ourName = ContenderNames.NodeName(ourPath);
+            var children = await client.GetChildrenAsync(_path, cancellationToken: token).ConfigureAwait(false);
+            var sorted = ContenderNames.Sort(children.Children, _lockName);
+            var (index, predecessor) = ContenderNames.FindPredecessor(sorted, ourName);
+            if (index < 0)
+            {
+                LeaderLog.NodeVanished(_logger, _path, ourPath);
+                EndTerm(LeadershipLossReason.NodeDeleted, notify: true);
+                _ourPath = null;
+                PostCheck();
+                return;
+            }
+
+            if (index == 0)
+            {
+                if (_watchedPredecessor is { } passed)
+                {
+                    ForgetWatch(client, passed);
+                    _watchedPredecessor = null;
+                }
+
+                if (_term is { IsActive: true })
+                {
+                    return;
+                }
+
+                // The list came from this session's connection and holds our node, which this session created (the
+                // client's session id never changes): lead, unless the connection dropped while we listed.
+                if (!_connected || client.State != ZooKeeperState.Connected)
+                {
+                    return;
+                }
+
+                BeginTerm(client, ourPath);
+
+                // Watch our own node: if anyone deletes it, leadership ends at once.
+                if (await client.ExistsAsync(ourPath, _nodeWatcher, token).ConfigureAwait(false) is null)
+                {
+                    PostCheck();
+                }
+
+                return;
+            }
+
+            EndTerm(LeadershipLossReason.NotFirst, notify: true);
+            var predecessorPath = ContenderNames.JoinPath(_path, predecessor!);
+            if (_watchedPredecessor is { } previous && previous != predecessorPath)
+            {
+                ForgetWatch(client, previous);
+            }
+
+            _watchedPredecessor = predecessorPath;
+            LeaderLog.WatchingPredecessor(_logger, _path, index, predecessorPath);
+            try
+            {
+                // getData (not exists), like Curator: a predecessor already gone leaves no dangling watch behind.
+                await client.GetDataAsync(predecessorPath, _nodeWatcher, token).ConfigureAwait(false);
+            }
+            catch (NoNodeException)
+            {
+                PostCheck();
+            }
+        }
+        catch (ZooKeeperException ex) when (ex is ConnectionLossException or SessionExpiredException || ProtectedCreate.IsTerminal(client))
+        {
+            // The state change (reconnect, or a new session) triggers the next step.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The client was replaced and closed; the new session triggers the next step.
+        }
+        catch (ZooKeeperException ex)
+        {
+            LeaderLog.StepFailed(_logger, _path, RetryDelay.TotalMilliseconds, ex);
+            _ = RetryLaterAsync(token);
+        }
+    }
+
+    /// <summary>
+    /// Removes our watch on a node we no longer care about (a predecessor that was passed over, or on close), so the
+    /// server keeps no watch per departed contender. Best effort, not awaited: a leftover watch only costs one
+    /// notification, which the loop ignores.
+    /// </summary>
+    private void ForgetWatch(ZooKeeperClient client, string path)
+    {
+        _ = RemoveAsync();
+
+        async Task RemoveAsync()
+        {
+            try
+            {
+                await client.RemoveWatchesAsync(path, WatcherType.Data, _nodeWatcher).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ZooKeeperException or ObjectDisposedException)
+            {
+                // Already fired or gone, or not connected: nothing to clean.
+            }
+        }
+    }
+
+    private async Task RetryLaterAsync(CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(RetryDelay, _time, token).ConfigureAwait(false);
+            _events.Writer.TryWrite(new LatchEvent.Check());
+        }
+        catch (OperationCanceledException)
+        {
+            // Closed.
+        }
+    }
+
+    private void BeginTerm(ZooKeeperClient client, string ourPath)
+    {
+        var term = new LeaderTerm(_ourCzxid, ourPath, _participantId, client.SessionId, _time.GetUtcNow(), new CancellationTokenSource());
+        _termClient = client;
+        _term = term;
+        LeaderLog.BecameLeader(_logger, _path, _participantId, ourPath, term.FencingToken, client.SessionId);
+        _callbacks.Writer.TryWrite(new Callback(term, true, default));
+        List<TaskCompletionSource<LeaderTerm>> waiters;
+        lock (_lock)
+        {
+            waiters = [.. _waiters];
+            _waiters.Clear();
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.TrySetResult(term);
+        }
+    }
+
+    private void EndTerm(LeadershipLossReason reason, bool notify)
+    {
+        if (_term is not { } term)
+        {
+            return;
+        }
+
+        term.End();
+        _term = null;
+        LeaderLog.LostLeadership(_logger, _path, _participantId, reason, term.FencingToken);
+        if (notify)
+        {
+            _callbacks.Writer.TryWrite(new Callback(term, false, reason));
+        }
+    }
+
+    private async Task CloseInLoopAsync(LeaderLatchCloseMode mode)
+    {
+        EndTerm(LeadershipLossReason.Closed, notify: mode == LeaderLatchCloseMode.NotifyLeader);
+        _leaseTimer?.Dispose();
+        _leaseTimer = null;
+        var client = _client;
+        if (client is not null)
+        {
+            if (_watchedPredecessor is { } watched)
+            {
+                ForgetWatch(client, watched);
+                _watchedPredecessor = null;
+            }
+
+            // Bounded: a disconnected client either reconnects or expires within its session timeout.
+            using var bound = new CancellationTokenSource(client.SessionTimeout * 2, _time);
+            try
+            {
+                if (_ourPath is { } ours)
+                {
+                    await ProtectedCreate.GuaranteedDeleteAsync(client, ours, bound.Token).ConfigureAwait(false);
+                }
+
+                if (_pendingId is { } id)
+                {
+                    await ProtectedCreate.DeleteByIdAsync(client, _path, id, _logger, bound.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The node goes with the session.
+            }
+        }
+
+        Volatile.Write(ref _ourPath, null);
+        _events.Writer.TryComplete();
+        LeaderLog.Closed(_logger, _path);
+    }
+
+    private void FailWaiters()
+    {
+        List<TaskCompletionSource<LeaderTerm>> waiters;
+        lock (_lock)
+        {
+            waiters = [.. _waiters];
+            _waiters.Clear();
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.TrySetException(new ObjectDisposedException(nameof(LeaderLatch), "The leader latch was closed."));
+        }
+    }
+
+    private async Task DispatchLoopAsync()
+    {
+        await Task.Yield();
+        await foreach (var callback in _callbacks.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            foreach (var listener in Volatile.Read(ref _listeners))
+            {
+                try
+                {
+                    if (callback.IsLeader)
+                    {
+                        listener.IsLeader(callback.Term);
+                    }
+                    else
+                    {
+                        listener.NotLeader(callback.Term, callback.Reason);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.Increment(ref _listenerErrors);
+                    LeaderLog.ListenerFailed(_logger, _path, callback.IsLeader ? nameof(ILeaderLatchListener.IsLeader) : nameof(ILeaderLatchListener.NotLeader), ex);
+                }
+            }
+        }
+    }
+
+    private readonly record struct Callback(LeaderTerm Term, bool IsLeader, LeadershipLossReason Reason);
+
+    private abstract record LatchEvent
+    {
+        public sealed record Check : LatchEvent;
+
+        public sealed record Connection(ZooKeeperStateChange Change) : LatchEvent;
+
+        public sealed record NewSession(ZooKeeperClient Client, long ExpiredSessionId) : LatchEvent;
+
+        public sealed record Node(WatchedEvent Event) : LatchEvent;
+
+        public sealed record LeaseExpired(LeaderTerm Term) : LatchEvent;
+
+        public sealed record Requeue : LatchEvent;
+
+        public sealed record Close(LeaderLatchCloseMode Mode, TaskCompletionSource Done) : LatchEvent;
+    }
+}

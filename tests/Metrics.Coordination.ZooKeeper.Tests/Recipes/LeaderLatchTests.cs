@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using Metrics.Coordination.Testing;
+using Metrics.Coordination.ZooKeeper.Recipes;
+
+namespace Metrics.Coordination.ZooKeeper.Tests.Recipes;
+
+public class LeaderLatchTests : ElectionFixture
+{
+    [Test]
+    public async Task ThreeLatches_OneLeadsAtATime_HandOverInQueueOrderWithGrowingFencingTokens()
+    {
+        var path = ElectionPath();
+        var (a, ra) = await StartLatchAsync(await ConnectAsync(), path, "a");
+        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b");
+        var (c, _) = await StartLatchAsync(await ConnectAsync(), path, "c");
+
+        var termA = await a.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        a.HasLeadership.Should().BeTrue();
+        b.HasLeadership.Should().BeFalse();
+        c.HasLeadership.Should().BeFalse();
+        (await b.GetParticipantsAsync()).Select(p => (p.Id, p.IsLeader)).Should().Equal(("a", true), ("b", false), ("c", false));
+        (await c.GetLeaderAsync())!.Id.Should().Be("a");
+        termA.NodePath.Should().MatchRegex(path + "/_c_[0-9a-f-]{36}-latch-\\d{10}$");
+
+        await a.CloseAsync();
+        termA.IsActive.Should().BeFalse();
+        var termB = await b.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        termB.FencingToken.Should().BeGreaterThan(termA.FencingToken);
+        c.HasLeadership.Should().BeFalse();
+        ra.Entries.Select(e => (e.IsLeader, e.Reason)).Should().Equal((true, null), (false, LeadershipLossReason.Closed));
+
+        await b.CloseAsync();
+        var termC = await c.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        termC.FencingToken.Should().BeGreaterThan(termB.FencingToken);
+        rb.Elected.Should().ContainSingle();
+    }
+
+    [Test]
+    public async Task FiveLatches_EachWatchesOnlyItsPredecessor_NoHerd()
+    {
+        var path = ElectionPath();
+        var latches = new List<LeaderLatch>();
+        for (var i = 0; i < 5; i++)
+        {
+            latches.Add((await StartLatchAsync(await ConnectAsync(), path, "c" + i)).Latch);
+        }
+
+        await latches[0].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        // 4 predecessor watches + the leader's watch on its own node; a herd would put 5 child watches on the parent
+        // and wake everyone on every change.
+        await Eventually(async () => await TotalWatchesAsync() == 5, TimeSpan.FromSeconds(20), "one watch per contender, none on the parent");
+
+        await latches[0].CloseAsync();
+        await latches[1].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually(async () => await TotalWatchesAsync() == 4, TimeSpan.FromSeconds(20), "the deletion woke only the successor");
+
+        // A middle contender leaving re-links the queue: its successor now watches the one before it.
+        await latches[3].CloseAsync();
+        await Eventually(async () => await TotalWatchesAsync() == 3, TimeSpan.FromSeconds(20), "the successor of the leaver re-armed on its new predecessor");
+        latches[1].HasLeadership.Should().BeTrue();
+        latches[4].HasLeadership.Should().BeFalse();
+        (await latches[4].GetParticipantsAsync()).Select(p => p.Id).Should().Equal("c1", "c2", "c4");
+    }
+
+    [Test]
+    public async Task Suspended_DropsLeadershipAtOnce_RegainsWithTheSameNodeOnReconnect()
+    {
+        var path = ElectionPath();
+        await using var proxy = new TcpProxy(Ensemble.Servers[0].ClientPort);
+        var viaProxy = await ConnectAsync(proxy.Endpoint, TimeSpan.FromSeconds(20));
+        var (a, ra) = await StartLatchAsync(viaProxy, path, "a");
+        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b");
+        var term = await a.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.RefuseNewConnections = true;
+        proxy.CutAll();
+        await Eventually(() => term.LeadershipLost.IsCancellationRequested, TimeSpan.FromSeconds(10), "the term token is cancelled on suspension");
+        a.HasLeadership.Should().BeFalse();
+        await Eventually(() => ra.Lost.Count == 1, TimeSpan.FromSeconds(10), "NotLeader is delivered");
+        ra.Lost[0].Reason.Should().Be(LeadershipLossReason.ConnectionSuspended);
+
+        proxy.RefuseNewConnections = false;
+        await Eventually(() => ra.Elected.Count == 2, TimeSpan.FromSeconds(30), "a leads again after reconnecting: its node stayed first");
+        ra.Elected[1].Term.FencingToken.Should().Be(term.FencingToken, "same node, and no one else led in between");
+        ra.Elected[1].Term.SessionId.Should().Be(term.SessionId);
+        rb.Elected.Should().BeEmpty();
+        b.HasLeadership.Should().BeFalse();
+    }
+
+    [Test]
+    public async Task SessionExpiry_NewSessionContendsWithANewNode_FencingTokenGrows()
+    {
+        var path = ElectionPath();
+        await using var proxy = new TcpProxy(Ensemble.Servers[1].ClientPort);
+        var viaProxy = await ConnectAsync(proxy.Endpoint, TimeSpan.FromSeconds(2));
+        var (a, ra) = await StartLatchAsync(viaProxy, path, "a");
+        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b");
+        var first = await a.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var firstSession = viaProxy.Current.SessionId;
+
+        proxy.RefuseNewConnections = true;
+        proxy.CutAll();
+        var termB = await b.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        termB.FencingToken.Should().BeGreaterThan(first.FencingToken);
+        await Eventually(() => ra.Lost.Count >= 1 && rb.Elected.Count == 1, TimeSpan.FromSeconds(10), "callbacks are delivered");
+        ra.Lost.Select(e => e.Reason).Should().StartWith(LeadershipLossReason.ConnectionSuspended);
+        var aLost = ra.Lost[0].Timestamp;
+        rb.Elected[0].Timestamp.Should().BeGreaterThan(aLost, "b leads only after a stopped");
+
+        proxy.RefuseNewConnections = false;
+        await Eventually(() => viaProxy.SessionCount == 2 && a.NodePath is not null && a.NodePath != first.NodePath, TimeSpan.FromSeconds(30), "a new session re-joins with a new node");
+        viaProxy.Current.SessionId.Should().NotBe(firstSession);
+        a.HasLeadership.Should().BeFalse("b leads now; a queues behind it");
+
+        await b.CloseAsync();
+        var second = await a.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        second.SessionId.Should().Be(viaProxy.Current.SessionId);
+        second.FencingToken.Should().BeGreaterThan(termB.FencingToken);
+        second.NodePath.Should().NotBe(first.NodePath);
+    }
+
+    [Test]
+    public async Task KeepUntilSessionTimeout_KeepsLeadershipWhileSuspended_NeverPastTheTimeoutSinceLastContact()
+    {
+        var path = ElectionPath();
+        var timeout = TimeSpan.FromSeconds(4);
+        await using var proxy = new TcpProxy(Ensemble.Servers[2].ClientPort);
+        var viaProxy = await ConnectAsync(proxy.Endpoint, timeout);
+        var (a, ra) = await StartLatchAsync(viaProxy, path, "a", LeaderSuspensionPolicy.KeepUntilSessionTimeout);
+        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b");
+        var term = await a.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var client = viaProxy.Current;
+
+        // Silence: the connection stays open but no byte passes; reconnects through the proxy fail the same way.
+        proxy.BlackHole = true;
+        var keptWhileSuspended = false;
+        var clock = Stopwatch.StartNew();
+        while (term.IsActive && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            var silentBefore = client.Time.GetElapsedTime(client.LastServerContactTimestamp);
+            var has = a.HasLeadership;
+            if (has)
+            {
+                silentBefore.Should().BeLessThan(timeout, "leadership never outlives the session timeout since the last server contact");
+                keptWhileSuspended |= client.State == ZooKeeperState.Suspended;
+            }
+
+            await Task.Delay(5);
+        }
+
+        term.IsActive.Should().BeFalse();
+        keptWhileSuspended.Should().BeTrue("the policy keeps leadership through the suspension");
+        await Eventually(() => ra.Lost.Count >= 1, TimeSpan.FromSeconds(10), "NotLeader is delivered");
+        ra.Lost[0].Reason.Should().Be(LeadershipLossReason.SessionTimeoutElapsed);
+        var termB = await b.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually(() => rb.Elected.Count == 1, TimeSpan.FromSeconds(10), "IsLeader is delivered");
+        rb.Elected[0].Timestamp.Should().BeGreaterThan(ra.Lost[0].Timestamp);
+        termB.FencingToken.Should().BeGreaterThan(term.FencingToken);
+        proxy.BlackHole = false;
+    }
+
+    [Test]
+    public async Task ListenerThatThrows_IsCountedAndLogged_OthersStillCalledInOrder()
+    {
+        var path = ElectionPath();
+        var client = await ConnectAsync();
+        var latch = Own(new LeaderLatch(client, new LeaderLatchOptions { Path = path, ParticipantId = "x", CloseMode = LeaderLatchCloseMode.NotifyLeader }));
+        latch.AddListener(new Throwing());
+        var recorder = new Recorder();
+        latch.AddListener(recorder);
+        latch.Start();
+        await latch.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await latch.CloseAsync();
+        recorder.Entries.Select(e => e.IsLeader).Should().Equal(true, false);
+        latch.ListenerErrors.Should().Be(2);
+        await FluentActions.Awaiting(() => latch.WaitForLeadershipAsync()).Should().ThrowAsync<ObjectDisposedException>();
+    }
+
+    private sealed class Throwing : ILeaderLatchListener
+    {
+        public void IsLeader(LeaderTerm term) => throw new InvalidOperationException("listener bug");
+
+        public void NotLeader(LeaderTerm term, LeadershipLossReason reason) => throw new InvalidOperationException("listener bug");
+    }
+}
