@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Metrics.Coordination.Tsdb;
 
-/// <summary>TSDB log messages; event IDs 2000–2999 belong to this package (2000s database, 2100s WAL, 2200s blocks).</summary>
+/// <summary>TSDB log messages; event IDs 2000–2999 belong to this package (2000s database, 2100s WAL, 2200s blocks; 2230–2299 compaction, retention and deletion).</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "TSDB opened at {Directory}: {Series} series, {Samples} samples replayed from the WAL in {ElapsedMs} ms, {Blocks} blocks")]
@@ -34,4 +34,19 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2202, Level = LogLevel.Error, Message = "Block {Path} is corrupt and left out of queries")]
     public static partial void BlockCorrupt(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(EventId = 2230, Level = LogLevel.Information, Message = "Compacted {Parents} blocks into {Ulid}: [{MinTime}, {MaxTime}), level {Level}, {Series} series, {Samples} samples")]
+    public static partial void BlocksCompacted(ILogger logger, string ulid, long minTime, long maxTime, int level, int parents, long series, long samples);
+
+    [LoggerMessage(EventId = 2231, Level = LogLevel.Information, Message = "Block {Ulid} was already merged into a newer block (or marked deletable) and is removed")]
+    public static partial void MergedParentRemoved(ILogger logger, string ulid);
+
+    [LoggerMessage(EventId = 2232, Level = LogLevel.Information, Message = "Retention ({Reason}) deleted block {Ulid} [{MinTime}, {MaxTime}), {Bytes} bytes")]
+    public static partial void RetentionDeleted(ILogger logger, string ulid, long minTime, long maxTime, string reason, long bytes);
+
+    [LoggerMessage(EventId = 2233, Level = LogLevel.Information, Message = "Deleted [{MinTime}, {MaxTime}]: tombstones for {BlockSeries} block series and {HeadSeries} head series")]
+    public static partial void Deleted(ILogger logger, long minTime, long maxTime, int blockSeries, int headSeries);
+
+    [LoggerMessage(EventId = 2234, Level = LogLevel.Error, Message = "Block compaction failed; the input blocks stay and the next compaction retries")]
+    public static partial void BlockCompactionFailed(ILogger logger, Exception exception);
 }

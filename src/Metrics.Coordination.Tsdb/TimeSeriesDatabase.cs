@@ -16,7 +16,7 @@ namespace Metrics.Coordination.Tsdb;
 /// queries merge the head and the blocks.
 /// </summary>
 /// <remarks>Thread-safe: appenders may be used from many threads (one appender per thread), queriers alongside.</remarks>
-public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQueryable, IDisposable
+public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQueryable, IDisposable
 {
     private readonly Head.Head _head;
     private readonly ILogger _logger;
@@ -64,6 +64,8 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
             WalFsyncInterval = options.WalFsyncInterval,
             WalSegmentSize = options.WalSegmentSize,
             CompactionInterval = options.CompactionInterval,
+            RetentionTime = options.RetentionTime,
+            RetentionSize = options.RetentionSize,
             LoggerFactory = options.LoggerFactory,
             TimeProvider = options.TimeProvider,
         };
@@ -114,7 +116,11 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
     /// more than 1.5 block ranges, the range holding its oldest sample is written as a level-1 block (maxTime = the
     /// range's end), dropped from the head, and the WAL is checkpointed. With <paramref name="flushHead"/>, every range
     /// is written, the current one included; samples before the end of the last written range are refused afterwards.
-    /// Returns the number of blocks written. Does nothing for an in-memory database.
+    /// Then the persisted blocks are compacted as Prometheus does (overlapping blocks merged first, then adjacent blocks
+    /// merged into the next of the ranges block duration × 3, × 9, ... up to 10 % of <see cref="TsdbOptions.RetentionTime"/>
+    /// or 31 d; the newest block is left alone), and retention (<see cref="TsdbOptions.RetentionTime"/>,
+    /// <see cref="TsdbOptions.RetentionSize"/>) deletes the oldest blocks.
+    /// Returns the number of blocks written from the head. Does nothing for an in-memory database.
     /// </summary>
     /// <exception cref="IOException">Writing a block or the checkpoint failed; the head keeps its data.</exception>
     public int Compact(bool flushHead = false)
@@ -160,6 +166,8 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
                 WriteAheadLog.Checkpoint(Path.Combine(dir, "wal"), last, r => _head.Series.GetByRef(r) is not null, _head.MinValidTime, Options.WalSegmentSize, _logger);
             }
 
+            CompactBlocks(dir);
+            ApplyRetention();
             return written;
         }
     }
@@ -187,6 +195,12 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
             BlocksWritten = Interlocked.Read(ref _blocksWritten),
             BlocksCorrupt = Interlocked.Read(ref _blocksCorrupt),
             CompactionFailures = Interlocked.Read(ref _compactionFailures),
+            Compactions = Interlocked.Read(ref _compactions),
+            TimeRetentionDeletions = Interlocked.Read(ref _timeRetentionDeletions),
+            SizeRetentionDeletions = Interlocked.Read(ref _sizeRetentionDeletions),
+            TombstonesCleaned = Interlocked.Read(ref _tombstonesCleaned),
+            BlockBytes = Volatile.Read(ref _blocks).Sum(b => b.Size),
+            HeadTombstones = _head.Tombstones.Count,
         };
     }
 
@@ -245,9 +259,11 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
         // Like Prometheus's lock file: a second process opening the same directory fails instead of corrupting it.
         _lockFile = new FileStream(Path.Combine(dir, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         OpenBlocks(dir);
+        RemoveMergedParents();
 
         var walDir = Path.Combine(dir, "wal");
         _replay = WriteAheadLog.Replay(walDir, _head, _logger);
+        ApplyRetention();
         _wal = new WriteAheadLog(WalWriter.Open(walDir, Options.WalSegmentSize), Options.WalFsyncPolicy, _logger);
         _head.Log = _wal;
         if (Options.WalFsyncPolicy == WalFsyncPolicy.Interval)
@@ -288,9 +304,9 @@ public sealed class TimeSeriesDatabase : IAppendable, Abstractions.Storage.IQuer
             }
             catch (Exception ex) when (ex is TsdbCorruptionException or IOException or UnauthorizedAccessException)
             {
-                // A bad block is reported and left out; the rest of the database stays usable.
-                Interlocked.Increment(ref _blocksCorrupt);
-                Log.BlockCorrupt(_logger, blockDir, ex);
+                // A bad block is reported and left out; the rest of the database stays usable (unless a loaded
+                // compaction result names it as a parent: then it was merged already and goes, see RemoveMergedParents).
+                _unreadableBlocks.Add((blockDir, ex));
             }
         }
     }

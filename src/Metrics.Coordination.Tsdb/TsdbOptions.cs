@@ -49,6 +49,19 @@ public sealed class TsdbOptions
     /// </summary>
     public TimeSpan CompactionInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Time retention: after each compaction, blocks whose maxTime is this far or more behind the newest block's are
+    /// deleted (Prometheus's <c>--storage.tsdb.retention.time</c>). Also sets the largest compacted block: 10 % of it,
+    /// at most 31 d. Default 15 d; <see cref="TimeSpan.Zero"/> turns time retention off (blocks then grow to 31 d).
+    /// </summary>
+    public TimeSpan RetentionTime { get; set; } = TimeSpan.FromDays(15);
+
+    /// <summary>
+    /// Size retention in bytes: after each compaction, the oldest blocks are deleted while the WAL plus all blocks
+    /// (chunks, index, tombstones, meta.json) exceed it (Prometheus's <c>--storage.tsdb.retention.size</c>). Default 0: off.
+    /// </summary>
+    public long RetentionSize { get; set; }
+
     /// <summary>Where logs go. Default: nowhere.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
@@ -75,6 +88,16 @@ public sealed class TsdbOptions
         if (CompactionInterval < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(CompactionInterval), CompactionInterval, "The compaction interval must not be negative.");
+        }
+
+        if (RetentionTime < TimeSpan.Zero || RetentionTime.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RetentionTime), RetentionTime, "The retention time must be zero (off) or a positive whole number of milliseconds.");
+        }
+
+        if (RetentionSize < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RetentionSize), RetentionSize, "The retention size must not be negative (0 turns it off).");
         }
 
         if (!Enum.IsDefined(WalFsyncPolicy))

@@ -57,4 +57,22 @@ public sealed class TsdbStatistics
 
     /// <summary>Background compactions that failed (logged; retried on the next interval).</summary>
     public long CompactionFailures { get; init; }
+
+    /// <summary>Block compactions (leveled, vertical or tombstone-driven) completed since open.</summary>
+    public long Compactions { get; init; }
+
+    /// <summary>Blocks deleted by time retention since open.</summary>
+    public long TimeRetentionDeletions { get; init; }
+
+    /// <summary>Blocks deleted by size retention since open.</summary>
+    public long SizeRetentionDeletions { get; init; }
+
+    /// <summary>Blocks rewritten or removed by <see cref="TimeSeriesDatabase.CleanTombstones"/> since open.</summary>
+    public long TombstonesCleaned { get; init; }
+
+    /// <summary>Bytes of the open blocks on disk (chunks, index, tombstones, meta.json).</summary>
+    public long BlockBytes { get; init; }
+
+    /// <summary>Series in the head with deleted ranges (tombstones) not yet compacted away.</summary>
+    public long HeadTombstones { get; init; }
 }

@@ -31,6 +31,12 @@ internal sealed record BlockMeta
 
     public IReadOnlyList<string> Hints { get; init; } = [];
 
+    /// <summary>The direct inputs of a compaction result (<c>compaction.parents</c>), empty for a block cut from the head.</summary>
+    public IReadOnlyList<BlockDesc> Parents { get; init; } = [];
+
+    /// <summary><c>compaction.deletable</c>: a compaction found nothing left in this block; it goes at the next reload.</summary>
+    public bool Deletable { get; init; }
+
     /// <summary>Writes <c>meta.json</c> in <paramref name="directory"/> through a <c>.tmp</c> file, fsynced and renamed.</summary>
     public void Write(string directory)
     {
@@ -56,6 +62,27 @@ internal sealed record BlockMeta
             }
 
             json.WriteEndArray();
+            if (Deletable)
+            {
+                json.WriteBoolean("deletable", true);
+            }
+
+            if (Parents.Count > 0)
+            {
+                // Prometheus's member order: level, sources, deletable, parents, failed, hints.
+                json.WriteStartArray("parents");
+                foreach (var parent in Parents)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("ulid", parent.Ulid);
+                    json.WriteNumber("minTime", parent.MinTime);
+                    json.WriteNumber("maxTime", parent.MaxTime);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
             if (Hints.Count > 0)
             {
                 json.WriteStartArray("hints");
@@ -118,6 +145,8 @@ internal sealed record BlockMeta
                 Level = (int)Number(compaction, "level"),
                 Sources = Strings(compaction, "sources"),
                 Hints = Strings(compaction, "hints"),
+                Deletable = compaction.ValueKind == JsonValueKind.Object && compaction.TryGetProperty("deletable", out var d) && d.ValueKind == JsonValueKind.True,
+                Parents = ParentsOf(compaction),
             };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -135,6 +164,11 @@ internal sealed record BlockMeta
         }
     }
 
+    private static BlockDesc[] ParentsOf(JsonElement compaction) =>
+        compaction.ValueKind == JsonValueKind.Object && compaction.TryGetProperty("parents", out var v) && v.ValueKind == JsonValueKind.Array
+            ? [.. v.EnumerateArray().Select(e => new BlockDesc(e.GetProperty("ulid").GetString() ?? string.Empty, e.GetProperty("minTime").GetInt64(), e.GetProperty("maxTime").GetInt64()))]
+            : [];
+
     private static long Number(JsonElement parent, string name) =>
         parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var v) ? v.GetInt64() : 0;
 
@@ -146,3 +180,9 @@ internal sealed record BlockMeta
     /// <inheritdoc />
     public override string ToString() => new StringBuilder().Append(Ulid).Append(" [").Append(MinTime).Append(", ").Append(MaxTime).Append(')').ToString();
 }
+
+/// <summary>A block named in another block's <c>compaction.parents</c>.</summary>
+/// <param name="Ulid">The parent's ULID.</param>
+/// <param name="MinTime">The parent's minTime.</param>
+/// <param name="MaxTime">The parent's maxTime.</param>
+internal readonly record struct BlockDesc(string Ulid, long MinTime, long MaxTime);

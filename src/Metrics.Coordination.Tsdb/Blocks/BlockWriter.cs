@@ -24,7 +24,12 @@ internal static class BlockWriter
     /// [<paramref name="minTime"/>, <paramref name="maxTime"/>) into <paramref name="dataDirectory"/>: temp dir,
     /// fsync, rename. Returns null (and writes nothing) when there are no samples, as Prometheus does.
     /// </summary>
-    public static BlockMeta? Write(string dataDirectory, IReadOnlyList<(Labels Labels, IReadOnlyList<HeadChunk> Chunks)> series, long minTime, long maxTime, TimeProvider time, BlockWriterOptions options)
+    /// <remarks>
+    /// A compaction result passes its <paramref name="level"/>, <paramref name="sources"/> and
+    /// <paramref name="parents"/> (meta.json's <c>compaction</c>); a head block takes level 1 and its own ULID as source.
+    /// </remarks>
+    public static BlockMeta? Write(string dataDirectory, IReadOnlyList<(Labels Labels, IReadOnlyList<HeadChunk> Chunks)> series, long minTime, long maxTime, TimeProvider time, BlockWriterOptions options,
+        int level = 1, IReadOnlyList<string>? sources = null, IReadOnlyList<BlockDesc>? parents = null)
     {
         var ulid = Ulid.New(time.GetUtcNow());
         var final = Path.Combine(dataDirectory, ulid);
@@ -84,8 +89,9 @@ internal static class BlockWriter
                 NumSamples = samples,
                 NumSeries = indexSeries.Count,
                 NumChunks = chunks,
-                Level = 1,
-                Sources = [ulid],
+                Level = level,
+                Sources = sources ?? [ulid],
+                Parents = parents ?? [],
             };
             meta.Write(tmp);
             FileSystem.SyncTree(tmp);
@@ -107,12 +113,18 @@ internal static class BlockWriter
     public static List<(Labels Labels, IReadOnlyList<HeadChunk> Chunks)> FromHead(Head.Head head, long mint, long maxt)
     {
         var result = new List<(Labels, IReadOnlyList<HeadChunk>)>();
+        var tombstones = head.Tombstones;
         foreach (var s in head.Series.All())
         {
             var chunks = new List<HeadChunk>();
             lock (s)
             {
                 s.ChunksForBlock(mint, maxt, chunks);
+            }
+
+            if (tombstones.TryGetValue(s.Ref, out var stones))
+            {
+                ApplyTombstones(chunks, stones);
             }
 
             if (chunks.Count > 0)
@@ -123,5 +135,48 @@ internal static class BlockWriter
 
         result.Sort(static (a, b) => Utf8Order.CompareLabels(a.Item1, b.Item1));
         return result;
+    }
+
+    /// <summary>Drops deleted samples from <paramref name="chunks"/>: untouched chunks stay as they are, touched ones are re-encoded without the deleted samples (or dropped when empty).</summary>
+    internal static void ApplyTombstones(List<HeadChunk> chunks, List<(long MinTime, long MaxTime)> deleted)
+    {
+        var iterator = new XorIterator();
+        for (var i = chunks.Count - 1; i >= 0; i--)
+        {
+            var c = chunks[i];
+            if (!deleted.Exists(d => d.MinTime <= c.MaxTime && d.MaxTime >= c.MinTime))
+            {
+                continue;
+            }
+
+            var kept = new XorChunk();
+            long first = 0, last = 0;
+            iterator.Reset(c.Data);
+            while (iterator.Next())
+            {
+                var t = iterator.Timestamp;
+                if (deleted.Exists(d => t >= d.MinTime && t <= d.MaxTime))
+                {
+                    continue;
+                }
+
+                if (kept.Count == 0)
+                {
+                    first = t;
+                }
+
+                kept.Append(t, iterator.ValueBits);
+                last = t;
+            }
+
+            if (kept.Count == 0)
+            {
+                chunks.RemoveAt(i);
+            }
+            else
+            {
+                chunks[i] = new HeadChunk(kept.ToArray(), first, last, kept.LegacyTrailingByte);
+            }
+        }
     }
 }

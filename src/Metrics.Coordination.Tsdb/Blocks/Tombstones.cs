@@ -11,7 +11,7 @@ internal static class Tombstones
     public const uint Magic = 0x0130BA30;
 
     /// <summary>Writes the file with <paramref name="stones"/> (series ref, mint, maxt), fsynced.</summary>
-    public static void Write(string directory, IReadOnlyList<(ulong Ref, long MinTime, long MaxTime)> stones)
+    public static void Write(string directory, IReadOnlyList<(ulong Ref, long MinTime, long MaxTime)> stones, string fileName = FileName)
     {
         var buffer = new ByteBuffer(64);
         buffer.Be32(Magic);
@@ -24,9 +24,22 @@ internal static class Tombstones
         }
 
         buffer.Be32(Crc32C.Compute(buffer.Span[5..]));
-        using var file = new FileStream(Path.Combine(directory, FileName), FileMode.CreateNew, FileAccess.Write);
+        using var file = new FileStream(Path.Combine(directory, fileName), FileMode.CreateNew, FileAccess.Write);
         file.Write(buffer.Span);
         file.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Replaces the file in <paramref name="directory"/> atomically: written to <c>tombstones.tmp</c>, fsynced, renamed
+    /// over the old one and the directory fsynced, so a crash leaves either the old or the new set.
+    /// </summary>
+    public static void Rewrite(string directory, IReadOnlyDictionary<ulong, List<(long MinTime, long MaxTime)>> stones)
+    {
+        var tmp = Path.Combine(directory, FileName + ".tmp");
+        File.Delete(tmp);
+        var list = stones.OrderBy(kv => kv.Key).SelectMany(kv => kv.Value.Select(iv => (kv.Key, iv.MinTime, iv.MaxTime))).ToList();
+        Write(directory, list, FileName + ".tmp");
+        Wal.FileSystem.RenameDurably(tmp, Path.Combine(directory, FileName), isDirectory: false);
     }
 
     /// <summary>Reads and checks the file in <paramref name="directory"/>; a missing file means no tombstones.</summary>

@@ -17,6 +17,7 @@ internal sealed class Head
     private long _minTime = long.MaxValue;
     private long _maxTime = long.MinValue;
     private long _minValidTime = long.MinValue;
+    private Dictionary<ulong, List<(long MinTime, long MaxTime)>> _tombstones = [];
 
     public Head(HeadOptions options)
     {
@@ -32,6 +33,12 @@ internal sealed class Head
     public SymbolTable Symbols { get; } = new();
 
     public HeadCounters Counters { get; } = new();
+
+    /// <summary>
+    /// Deleted closed intervals per series ref (head tombstones). Never mutated once published: changes swap in a
+    /// copy (under the commit lock), so queriers read it without locks.
+    /// </summary>
+    public Dictionary<ulong, List<(long MinTime, long MaxTime)>> Tombstones => Volatile.Read(ref _tombstones);
 
     /// <summary>The write-ahead log commits go through, or null (in-memory database).</summary>
     public IHeadLog? Log { get; set; }
@@ -149,6 +156,93 @@ internal sealed class Head
         return token;
     }
 
+    /// <summary>
+    /// Deletes [<paramref name="mint"/>, <paramref name="maxt"/>] from the series matching <paramref name="matchers"/>:
+    /// each range is clamped to the series' samples (series without samples there are skipped), logged to the WAL as
+    /// one Tombstones record (synced per the fsync policy) and published. Returns the number of series affected.
+    /// </summary>
+    internal int Delete(long mint, long maxt, IReadOnlyList<LabelMatcher> matchers)
+    {
+        var stones = new List<Records.RefTombstone>();
+        foreach (var r in PostingsForMatchers.Select(Index, matchers))
+        {
+            if (Series.GetByRef(r) is not { } s)
+            {
+                continue;
+            }
+
+            long min, max;
+            lock (s)
+            {
+                if (s.IsEmpty)
+                {
+                    continue;
+                }
+
+                min = s.MinTime;
+                max = s.LastTime;
+            }
+
+            if (max < mint || min > maxt)
+            {
+                continue;
+            }
+
+            stones.Add(new Records.RefTombstone(r, Math.Max(mint, min), Math.Min(maxt, max)));
+        }
+
+        if (stones.Count == 0)
+        {
+            return 0;
+        }
+
+        long token = -1;
+        lock (_commitLock)
+        {
+            if (Log is { } log)
+            {
+                token = log.LogTombstones(stones);
+            }
+
+            AddTombstones(stones);
+        }
+
+        if (token >= 0)
+        {
+            Log?.Sync(token);
+        }
+
+        return stones.Count;
+    }
+
+    /// <summary>Publishes deleted intervals (from <see cref="Delete"/> or WAL replay).</summary>
+    internal void AddTombstones(IReadOnlyList<Records.RefTombstone> stones)
+    {
+        var copy = Copy(Tombstones);
+        foreach (var st in stones)
+        {
+            if (!copy.TryGetValue(st.Ref, out var list))
+            {
+                copy[st.Ref] = list = [];
+            }
+
+            Blocks.Block.AddInterval(list, st.MinTime, st.MaxTime);
+        }
+
+        Volatile.Write(ref _tombstones, copy);
+    }
+
+    private static Dictionary<ulong, List<(long MinTime, long MaxTime)>> Copy(Dictionary<ulong, List<(long MinTime, long MaxTime)>> from)
+    {
+        var copy = new Dictionary<ulong, List<(long, long)>>(from.Count);
+        foreach (var (r, list) in from)
+        {
+            copy[r] = [.. list];
+        }
+
+        return copy;
+    }
+
     /// <summary>Applies one replayed sample (WAL replay: no logging, no pending state).</summary>
     internal bool Replay(MemSeries series, long t, ulong v)
     {
@@ -205,6 +299,22 @@ internal sealed class Head
 
         Index.Delete(removed);
         Interlocked.Add(ref Counters.SeriesRemoved, removed.Count);
+        lock (_commitLock)
+        {
+            // Deleted ranges now in a block (applied when it was written) or of collected series are dropped.
+            var stones = Copy(Tombstones);
+            foreach (var r in stones.Keys.ToList())
+            {
+                stones[r].RemoveAll(iv => iv.MaxTime < mint);
+                if (stones[r].Count == 0 || removed.ContainsKey(r))
+                {
+                    stones.Remove(r);
+                }
+            }
+
+            Volatile.Write(ref _tombstones, stones);
+        }
+
         Interlocked.Exchange(ref _minTime, newMin);
         if (newMin == long.MaxValue)
         {

@@ -25,6 +25,9 @@ internal interface IHeadLog
     /// </summary>
     long Log(IReadOnlyList<MemSeries> newSeries, IReadOnlyList<PendingSample> samples);
 
+    /// <summary>Writes one Tombstones record for <paramref name="stones"/> (under the head's commit lock); returns a token for <see cref="Sync"/>.</summary>
+    long LogTombstones(IReadOnlyList<Records.RefTombstone> stones);
+
     /// <summary>Makes everything up to <paramref name="token"/> durable if the fsync policy says so (per commit).</summary>
     void Sync(long token);
 }

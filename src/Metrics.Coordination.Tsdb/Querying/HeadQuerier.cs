@@ -24,6 +24,7 @@ internal sealed class HeadQuerier : IQuerier
     {
         var refs = PostingsForMatchers.Select(_head.Index, matchers);
         var result = new List<ISeries>();
+        var tombstones = _head.Tombstones;
         foreach (var r in refs)
         {
             var s = _head.Series.GetByRef(r);
@@ -38,9 +39,16 @@ internal sealed class HeadQuerier : IQuerier
                 s.Snapshot(_mint, _maxt, chunks);
             }
 
+            tombstones.TryGetValue(r, out var stones);
+            if (stones is not null)
+            {
+                // Chunks wholly deleted are left out (a series left without chunks is not returned); the iterator skips the rest.
+                chunks.RemoveAll(c => stones.Exists(d => d.MinTime <= c.MinTime && d.MaxTime >= c.MaxTime));
+            }
+
             if (chunks.Count > 0)
             {
-                result.Add(new ChunkedSeries(s.Labels, chunks, null, _mint, _maxt));
+                result.Add(new ChunkedSeries(s.Labels, chunks, null, _mint, _maxt, stones));
             }
         }
 

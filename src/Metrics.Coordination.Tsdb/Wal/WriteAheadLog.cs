@@ -60,6 +60,15 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         return _writer.Flush();
     }
 
+    /// <inheritdoc />
+    public long LogTombstones(IReadOnlyList<RefTombstone> stones)
+    {
+        _buffer.Clear();
+        WalRecords.EncodeTombstones(_buffer, stones);
+        _writer.Append(_buffer.Span);
+        return _writer.Flush();
+    }
+
     /// <summary>
     /// The hot path's Samples record (same bytes as <see cref="WalRecords.EncodeSamples{T}"/>): the buffer is sized
     /// once for the worst case (28 bytes a sample) and filled without per-field capacity checks.
@@ -366,6 +375,7 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
     {
         private readonly List<RefSeries> _series = [];
         private readonly List<RefSample> _samples = [];
+        private readonly List<RefTombstone> _stones = [];
         private readonly Dictionary<ulong, MemSeries> _remapped = [];
         private MemSeries? _last;
 
@@ -400,6 +410,17 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
                     ApplySamples();
                     break;
                 case WalRecordType.Tombstones:
+                    _stones.Clear();
+                    WalRecords.DecodeTombstones(record, _stones);
+                    for (var i = 0; i < _stones.Count; i++)
+                    {
+                        if (Find(_stones[i].Ref) is { } target && target.Ref != _stones[i].Ref)
+                        {
+                            _stones[i] = _stones[i] with { Ref = target.Ref };
+                        }
+                    }
+
+                    head.AddTombstones(_stones);
                     break;
                 default:
                     Tsdb.Log.WalUnknownRecord(logger, record.IsEmpty ? -1 : record[0], segment);

@@ -94,7 +94,7 @@ public class PromtoolTests
     private static List<(string Dir, BlockMeta Meta)> BlocksByTime(string dataDir) =>
         [.. Directory.EnumerateDirectories(dataDir).Where(d => Ulid.IsValid(Path.GetFileName(d))).Select(d => (d, BlockMeta.Read(d))).OrderBy(b => b.Item2.MinTime)];
 
-    private static void CompareDump(Dictionary<string, List<(long T, double V)>> dumped, OpenMetricsWorkload workload)
+    internal static void CompareDump(Dictionary<string, List<(long T, double V)>> dumped, OpenMetricsWorkload workload)
     {
         dumped.Keys.Should().BeEquivalentTo(workload.Samples.Keys.Select(OpenMetricsWorkload.GoString));
         foreach (var (labels, expected) in workload.Samples)
