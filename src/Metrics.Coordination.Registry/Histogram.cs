@@ -255,6 +255,19 @@ public sealed class HistogramSeries : MetricSeries
         return result;
     }
 
+    /// <summary>Writes the cumulative bucket counts (<c>+Inf</c> last) into <paramref name="destination"/> without allocating; returns the total count.</summary>
+    internal long CopyCumulativeCounts(Span<long> destination)
+    {
+        long running = 0;
+        for (var i = 0; i < _counts.Length; i++)
+        {
+            running += Volatile.Read(ref _counts[i]);
+            destination[i] = running;
+        }
+
+        return running;
+    }
+
     internal override void Write(ExpositionWriter writer, FamilyEncoding encoding)
     {
         var pairs = EncodedPairs(writer.Escaping);

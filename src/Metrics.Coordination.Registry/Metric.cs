@@ -320,6 +320,28 @@ public abstract class Metric<TSeries> : Metric
         return list;
     }
 
+    /// <summary>Appends the live series to <paramref name="destination"/> (a list the caller reuses, so nothing is allocated per collection).</summary>
+    internal void CopySeriesTo(List<MetricSeries> destination)
+    {
+        if (_unlabeled is not null)
+        {
+            destination.Add(_unlabeled);
+        }
+
+        if (Volatile.Read(ref _overflow) is { } overflow)
+        {
+            destination.Add(overflow);
+        }
+
+        foreach (var s in _table.Slots)
+        {
+            if (SeriesTable.IsLive(s))
+            {
+                destination.Add(s!);
+            }
+        }
+    }
+
     private protected abstract TSeries CreateSeries(string[] labelValues, int hash, bool isOverflow);
 
     internal override bool HasSeries => _unlabeled is not null || _table.Count > 0 || Volatile.Read(ref _overflow) is not null;

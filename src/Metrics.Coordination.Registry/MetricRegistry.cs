@@ -291,6 +291,13 @@ public sealed class MetricRegistry
 
     private ExpositionWriter BeginScrape(IBufferWriter<byte> output, ExpositionFormat format, NameEscaping escaping)
     {
+        PrepareCollect();
+        return new ExpositionWriter(output, format, escaping);
+    }
+
+    /// <summary>What every collection does first (a scrape, or the TSDB's in-process ingestion): before-collect callbacks, then the label-set expiry sweep.</summary>
+    internal void PrepareCollect()
+    {
         foreach (var cb in Volatile.Read(ref _callbacks))
         {
             try
@@ -312,8 +319,6 @@ public sealed class MetricRegistry
                 metric.Sweep(now);
             }
         }
-
-        return new ExpositionWriter(output, format, escaping);
     }
 
     private static int WriteMetric(ExpositionWriter writer, Metric metric, ExpositionFormat format, NameEscaping escaping, bool chunked)
@@ -330,6 +335,18 @@ public sealed class MetricRegistry
 
     private void EndScrape(ExpositionWriter writer)
     {
+        foreach (var family in CollectCollectorFamilies())
+        {
+            writer.WriteFamily(family);
+        }
+
+        writer.WriteEof();
+    }
+
+    /// <summary>The families of the registered collectors, as a scrape writes them (a throwing collector or a name collision is logged, counted and skipped).</summary>
+    internal List<MetricFamily> CollectCollectorFamilies()
+    {
+        var result = new List<MetricFamily>();
         var collectors = Volatile.Read(ref _collectors);
         if (collectors.Length > 0)
         {
@@ -364,12 +381,12 @@ public sealed class MetricRegistry
                         continue;
                     }
 
-                    writer.WriteFamily(family);
+                    result.Add(family);
                 }
             }
         }
 
-        writer.WriteEof();
+        return result;
     }
 
     private void CountCollectorError()

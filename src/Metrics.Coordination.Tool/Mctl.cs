@@ -22,7 +22,7 @@ internal static class Mctl
         "Tooling for Metrics.Coordination and Prometheus-compatible metrics (in the manner of promtool).",
         [
             new CommandGroup("check", "Check the resources for validity.", [new CheckMetricsCommand(), new CheckRulesCommand()]),
-            new CommandGroup("tsdb", "Inspect TSDB directories.", [new TsdbListCommand(), new TsdbDumpCommand(), new TsdbAnalyzeCommand()]),
+            new CommandGroup("tsdb", "Inspect TSDB directories.", [new TsdbListCommand(), new TsdbDumpCommand(), new TsdbAnalyzeCommand(), new CommandGroup("import", "Import samples from input and produce TSDB blocks.", [new TsdbImportOpenMetricsCommand()])]),
             new CommandGroup("promql", "PromQL tooling.", [new PromQLTestCommand()]),
             new CommandGroup("query", "Run PromQL queries over a TSDB directory.", [new QueryInstantCommand(), new QueryRangeCommand()]),
         ]);
