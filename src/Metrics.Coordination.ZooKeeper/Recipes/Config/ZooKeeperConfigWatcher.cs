@@ -1,0 +1,541 @@
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Metrics.Coordination.ZooKeeper.Recipes;
+
+/// <summary>
+/// A typed cache of one znode (or a subtree) that stays current: level-triggered and coalescing, so a burst of writes
+/// ends in one read of the latest version rather than a backlog of stale ones. After every reconnect and every new
+/// session (the <see cref="RecoveringZooKeeperClient"/> replaces an expired one) it re-reads everything,
+/// so changes made while it was disconnected are not lost. A version that fails to parse keeps the last good value and
+/// is reported (<see cref="ParseFailed"/>, an Error log, the <c>zookeeper.recipe.parse_errors</c> counter and
+/// <see cref="LastError"/>). <see cref="Changed"/> carries the old and new values with the node's Stat; events run in
+/// order on the watcher's own dispatcher (never on a ZooKeeper I/O loop), and a handler that throws is logged and counted.
+/// </summary>
+/// <typeparam name="T">The config type.</typeparam>
+/// <remarks>
+/// The contract is "eventually sees the latest version", not "sees every write": intermediate versions that were
+/// overwritten before the watcher read them are skipped. A node deleted and re-created is noticed by its creation zxid,
+/// even when its version is back to the old number.
+/// </remarks>
+public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
+{
+    private readonly RecoveringZooKeeperClient _source;
+    private readonly string _path;
+    private readonly ConfigWatchMode _mode;
+    private readonly Func<ReadOnlyMemory<byte>, T> _parser;
+    private readonly TimeSpan _retryDelay;
+    private readonly Func<string, bool> _filter;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RecipeMetrics _metrics;
+    private readonly RecipeEventDispatcher _dispatcher;
+    private readonly Action<WatchedEvent> _watcher;
+    private readonly EventHandler<ZooKeeperStateChange> _stateHandler;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Channel<bool> _wakeup = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly TaskCompletionSource _initialLoad = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _lock = new();
+    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+
+    // Loop-owned state: last parsed Stat per path (also for versions that failed, so one bad version is reported once).
+    private readonly Dictionary<string, Stat> _seen = new(StringComparer.Ordinal);
+    private ImmutableDictionary<string, ConfigNode<T>> _nodes = ImmutableDictionary.Create<string, ConfigNode<T>>(StringComparer.Ordinal);
+    private ImmutableDictionary<string, ConfigParseError> _errors = ImmutableDictionary.Create<string, ConfigParseError>(StringComparer.Ordinal);
+    private ConfigParseError? _lastError;
+    private string? _resyncReason = "initial load";
+    private ZooKeeperClient? _client;
+    private readonly Task _loop;
+
+    /// <summary>Creates the watcher and starts loading; see <see cref="WaitForInitialLoadAsync(TimeSpan, CancellationToken)"/>.</summary>
+    /// <param name="source">Where the watcher gets its (renewed) client.</param>
+    /// <param name="options">The settings.</param>
+    /// <exception cref="ArgumentException">The path is invalid or no parser was given.</exception>
+    public ZooKeeperConfigWatcher(RecoveringZooKeeperClient source, ZooKeeperConfigWatcherOptions<T> options)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        PathValidation.Validate(options.Path, nameof(options));
+        if (options.Parser is null)
+        {
+            throw new ArgumentException("A parser is required (see ConfigParsers for JSON and YAML).", nameof(options));
+        }
+
+        if (!Enum.IsDefined(options.Mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Mode, "Unknown watch mode.");
+        }
+
+        if (options.RetryDelay < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.RetryDelay, "RetryDelay must not be negative.");
+        }
+
+        ArgumentNullException.ThrowIfNull(options.TimeProvider);
+        ArgumentNullException.ThrowIfNull(options.LoggerFactory);
+        _source = source;
+        _path = options.Path;
+        _mode = options.Mode;
+        _parser = options.Parser;
+        _retryDelay = options.RetryDelay;
+        _filter = options.NodeFilter ?? (static _ => true);
+        _time = options.TimeProvider;
+        _logger = options.LoggerFactory.CreateLogger("Metrics.Coordination.ZooKeeper.Recipes.ZooKeeperConfigWatcher");
+        _metrics = new RecipeMetrics(options.MeterFactory, options.RecipeName, _path);
+        _dispatcher = new RecipeEventDispatcher(_logger, options.RecipeName, _metrics.HandlerError);
+        _watcher = OnWatch;
+        _stateHandler = OnStateChanged;
+        _loop = RunAsync();
+    }
+
+    /// <summary>A node changed (created, updated with a value that parsed, deleted). Raised on the watcher's dispatcher.</summary>
+    public event EventHandler<ConfigChange<T>>? Changed;
+
+    /// <summary>A node version did not parse; the last good value stays. Raised on the watcher's dispatcher.</summary>
+    public event EventHandler<ConfigParseError>? ParseFailed;
+
+    /// <summary>
+    /// A full re-read finished (the initial load, and after each reconnect or new session): the cache matches the
+    /// server as of that read. Raised on the watcher's dispatcher after the changes it found; the argument says why.
+    /// </summary>
+    public event EventHandler<string>? Resynchronized;
+
+    /// <summary>The watched path.</summary>
+    public string Path => _path;
+
+    /// <summary>The value of <see cref="Path"/> itself, or null when it is absent (or never parsed).</summary>
+    public ConfigNode<T>? Current => _nodes.GetValueOrDefault(_path);
+
+    /// <summary>Every cached node by path (in node mode at most one; in subtree mode every descendant with data that parsed).</summary>
+    public IReadOnlyDictionary<string, ConfigNode<T>> Nodes => _nodes;
+
+    /// <summary>The unresolved parse errors by path: versions that did not parse and were not since replaced or deleted.</summary>
+    public IReadOnlyDictionary<string, ConfigParseError> Errors => _errors;
+
+    /// <summary>The most recent parse error (kept after the node parses again; see <see cref="Errors"/> for the unresolved ones).</summary>
+    public ConfigParseError? LastError => Volatile.Read(ref _lastError);
+
+    /// <summary>Whether the initial load has finished.</summary>
+    public bool IsLoaded => _initialLoad.Task.IsCompletedSuccessfully;
+
+    /// <summary>
+    /// Waits until the first read of the node (or subtree) has finished and returns <see cref="Current"/> (null when
+    /// the node does not exist).
+    /// </summary>
+    /// <exception cref="TimeoutException">Not loaded within <paramref name="timeout"/> (e.g. no server reachable).</exception>
+    /// <exception cref="ZooKeeperConfigParseException">Node mode: the node exists but its first version does not parse.</exception>
+    public async Task<ConfigNode<T>?> WaitForInitialLoadAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _initialLoad.Task.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"The ZooKeeper config node {_path} was not loaded within {timeout.TotalSeconds:0.###} s.", ex);
+        }
+
+        var current = Current;
+        if (current is null && _mode == ConfigWatchMode.Node && _errors.TryGetValue(_path, out var error))
+        {
+            throw new ZooKeeperConfigParseException(error);
+        }
+
+        return current;
+    }
+
+    /// <summary>Waits for the initial load without a timeout (until <paramref name="cancellationToken"/> fires).</summary>
+    public Task<ConfigNode<T>?> WaitForInitialLoadAsync(CancellationToken cancellationToken = default) =>
+        WaitForInitialLoadAsync(Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Stops watching: removes the watch, drains the pending events and stops the dispatcher.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        _wakeup.Writer.TryComplete();
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+
+        if (_client is { } client)
+        {
+            client.StateChanged -= _stateHandler;
+            if (client.State == ZooKeeperState.Connected)
+            {
+                try
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
+                    await client.RemoveWatchesAsync(_path, _mode == ConfigWatchMode.Subtree ? WatcherType.PersistentRecursive : WatcherType.Any, _watcher, cancellationToken: timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is ZooKeeperException or OperationCanceledException or ObjectDisposedException)
+                {
+                    // Best effort: a one-shot watch may have fired already; the session may be gone.
+                }
+            }
+        }
+
+        _initialLoad.TrySetCanceled();
+        await _dispatcher.DisposeAsync().ConfigureAwait(false);
+        _metrics.Dispose();
+    }
+
+    private void OnWatch(WatchedEvent e)
+    {
+        if (e.Type == EventType.None)
+        {
+            // Connection changes come through StateChanged too; a None/SyncConnected after a gap asks for a re-read.
+            if (e.State == KeeperState.SyncConnected && e.EventsMayHaveBeenMissed)
+            {
+                RequestResync("reconnected");
+            }
+            else if (e.State is KeeperState.Expired or KeeperState.Closed or KeeperState.AuthFailed)
+            {
+                RequestResync("session ended");
+            }
+
+            return;
+        }
+
+        if (e.Type is EventType.DataWatchRemoved or EventType.ChildWatchRemoved or EventType.PersistentWatchRemoved)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _dirty.Add(_mode == ConfigWatchMode.Node ? _path : e.Path ?? _path);
+        }
+
+        _wakeup.Writer.TryWrite(true);
+    }
+
+    private void OnStateChanged(object? sender, ZooKeeperStateChange change)
+    {
+        if (change.IsConnected && change.Previous == ZooKeeperState.Suspended)
+        {
+            RequestResync("reconnected");
+        }
+        else if (change.IsTerminal)
+        {
+            RequestResync("session ended");
+        }
+    }
+
+    private void RequestResync(string reason)
+    {
+        lock (_lock)
+        {
+            _resyncReason ??= reason;
+        }
+
+        _wakeup.Writer.TryWrite(true);
+    }
+
+    private async Task RunAsync()
+    {
+        await Task.Yield();
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            string? resync;
+            List<string>? dirty = null;
+            lock (_lock)
+            {
+                resync = _resyncReason;
+                _resyncReason = null;
+                if (resync is null && _dirty.Count > 0)
+                {
+                    dirty = [.. _dirty];
+                }
+
+                _dirty.Clear();
+            }
+
+            try
+            {
+                var client = await CurrentClientAsync(token).ConfigureAwait(false);
+                if (client is null)
+                {
+                    return;
+                }
+
+                if (!ReferenceEquals(client, _client))
+                {
+                    resync ??= "new session";
+                    if (_client is { } previous)
+                    {
+                        previous.StateChanged -= _stateHandler;
+                    }
+
+                    _client = client;
+                    client.StateChanged += _stateHandler;
+                    _metrics.Session();
+                    CoordinationRecipeLog.ConfigSessionStarted(_logger, _path, _mode, client.SessionId);
+                    if (_mode == ConfigWatchMode.Subtree)
+                    {
+                        // Watch first, then read: a change between the two is seen twice at worst, never missed.
+                        await client.AddWatchAsync(_path, _watcher, AddWatchMode.PersistentRecursive, token).ConfigureAwait(false);
+                    }
+                }
+
+                if (resync is not null)
+                {
+                    await ResyncAsync(client, token).ConfigureAwait(false);
+                    _metrics.Resync();
+                    CoordinationRecipeLog.ConfigResynced(_logger, _path, resync, _nodes.Count);
+                    var reason = resync;
+                    _dispatcher.Post("Resynchronized", () => Resynchronized?.Invoke(this, reason));
+                    _initialLoad.TrySetResult();
+                }
+                else if (dirty is not null)
+                {
+                    foreach (var path in dirty)
+                    {
+                        await RefreshAsync(client, path, token).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is ZooKeeperException or ObjectDisposedException)
+            {
+                // Connection loss or a session that ended mid-read: re-read everything once the client is usable again.
+                CoordinationRecipeLog.ConfigConnectionProblem(_logger, _path, ex);
+                RequeueAll(resync, dirty);
+                if (!await WaitUsableAsync(token).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+            catch (Exception ex)
+            {
+                CoordinationRecipeLog.ConfigLoopFailed(_logger, _path, _retryDelay.TotalMilliseconds, ex);
+                RequeueAll(resync ?? "retry after failure", dirty);
+                await Task.Delay(_retryDelay, _time, token).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!await _wakeup.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            _wakeup.Reader.TryRead(out _);
+        }
+    }
+
+    private void RequeueAll(string? resync, List<string>? dirty)
+    {
+        lock (_lock)
+        {
+            _resyncReason ??= resync ?? "reconnected";
+            if (dirty is not null)
+            {
+                _dirty.UnionWith(dirty);
+            }
+        }
+    }
+
+    /// <summary>The client to use, or null when the holder was disposed.</summary>
+    private async Task<ZooKeeperClient?> CurrentClientAsync(CancellationToken token)
+    {
+        try
+        {
+            return await RecipeClient.GetLiveClientAsync(_source, _time, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ZooKeeperException or ObjectDisposedException && !token.IsCancellationRequested)
+        {
+            CoordinationRecipeLog.ConfigStopped(_logger, _path, ex);
+            _initialLoad.TrySetException(ex);
+            return null;
+        }
+    }
+
+    /// <summary>After a failure: waits until the current client is connected again, or has ended (a new one comes next).</summary>
+    private async Task<bool> WaitUsableAsync(CancellationToken token)
+    {
+        var client = _client;
+        if (client is null || RecipeClient.IsTerminal(client.State))
+        {
+            return !token.IsCancellationRequested;
+        }
+
+        try
+        {
+            await client.WaitUntilConnectedAsync(token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ZooKeeperException or ObjectDisposedException)
+        {
+            // Ended: the next round takes a new client from the source.
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task ResyncAsync(ZooKeeperClient client, CancellationToken token)
+    {
+        if (_mode == ConfigWatchMode.Node)
+        {
+            await RefreshAsync(client, _path, token).ConfigureAwait(false);
+            return;
+        }
+
+        var found = new List<(string Path, byte[] Data, Stat Stat)>();
+        await WalkAsync(client, _path, found, token).ConfigureAwait(false);
+
+        // Applied after the walk, parents first, on this loop only (the walk's reads complete concurrently).
+        found.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (path, data, stat) in found)
+        {
+            seen.Add(path);
+            Apply(path, data, stat);
+        }
+
+        foreach (var path in _seen.Keys.Concat(_nodes.Keys).Where(p => !seen.Contains(p)).Distinct().ToList())
+        {
+            Absent(path);
+        }
+    }
+
+    private async Task WalkAsync(ZooKeeperClient client, string path, List<(string Path, byte[] Data, Stat Stat)> found, CancellationToken token)
+    {
+        DataResult data;
+        ChildrenResult children;
+        try
+        {
+            data = await client.GetDataAsync(path, null, token).ConfigureAwait(false);
+            children = await client.GetChildrenAsync(path, null, token).ConfigureAwait(false);
+        }
+        catch (NoNodeException)
+        {
+            return;
+        }
+
+        if (data.Data.Length > 0 && _filter(path))
+        {
+            lock (found)
+            {
+                found.Add((path, data.Data, data.Stat));
+            }
+        }
+
+        if (children.Children.Count == 0)
+        {
+            return;
+        }
+
+        var prefix = path == "/" ? "/" : path + "/";
+        var walks = new Task[children.Children.Count];
+        for (var i = 0; i < walks.Length; i++)
+        {
+            walks[i] = WalkAsync(client, prefix + children.Children[i], found, token);
+        }
+
+        await Task.WhenAll(walks).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads one node (node mode: re-arming the watch) and applies what it finds.</summary>
+    private async Task RefreshAsync(ZooKeeperClient client, string path, CancellationToken token)
+    {
+        var watch = _mode == ConfigWatchMode.Node ? _watcher : null;
+        while (true)
+        {
+            try
+            {
+                var result = await client.GetDataAsync(path, watch, token).ConfigureAwait(false);
+                if (_mode == ConfigWatchMode.Subtree && (result.Data.Length == 0 || !_filter(path)))
+                {
+                    Absent(path);
+                }
+                else
+                {
+                    Apply(path, result.Data, result.Stat);
+                }
+
+                return;
+            }
+            catch (NoNodeException)
+            {
+                if (watch is not null && await client.ExistsAsync(path, watch, token).ConfigureAwait(false) is not null)
+                {
+                    // Created between the two reads: the exists watch is armed, read it now.
+                    continue;
+                }
+
+                Absent(path);
+                return;
+            }
+        }
+    }
+
+    private void Apply(string path, byte[] data, Stat stat)
+    {
+        if (_seen.TryGetValue(path, out var seen) && seen.Czxid == stat.Czxid && seen.Mzxid == stat.Mzxid)
+        {
+            return; // This version was handled already (parsed or reported).
+        }
+
+        _seen[path] = stat;
+        _nodes.TryGetValue(path, out var old);
+        T value;
+        try
+        {
+            value = _parser(data);
+        }
+        catch (Exception ex)
+        {
+            var error = new ConfigParseError(path, stat, ex);
+            ImmutableInterlocked.Update(ref _errors, (e, v) => e.SetItem(v.Path, v), error);
+            Volatile.Write(ref _lastError, error);
+            _metrics.ParseError();
+            CoordinationRecipeLog.ConfigParseFailed(_logger, path, stat.Version, data.Length, old?.Stat.Version, ex);
+            _dispatcher.Post("ParseFailed", () => ParseFailed?.Invoke(this, error));
+            return;
+        }
+
+        var node = new ConfigNode<T>(path, value, stat);
+        ImmutableInterlocked.Update(ref _nodes, (n, v) => n.SetItem(v.Path, v), node);
+        ImmutableInterlocked.Update(ref _errors, (e, p) => e.Remove(p), path);
+        var kind = old is null ? ConfigChangeKind.Created : ConfigChangeKind.Updated;
+        Report(new ConfigChange<T>(path, kind, old, node));
+    }
+
+    private void Absent(string path)
+    {
+        _seen.Remove(path);
+        ImmutableInterlocked.Update(ref _errors, (e, p) => e.Remove(p), path);
+        if (_nodes.TryGetValue(path, out var old))
+        {
+            ImmutableInterlocked.Update(ref _nodes, (n, p) => n.Remove(p), path);
+            Report(new ConfigChange<T>(path, ConfigChangeKind.Deleted, old, null));
+        }
+    }
+
+    private void Report(ConfigChange<T> change)
+    {
+        _metrics.Change();
+        var stat = (change.NewValue ?? change.OldValue)!.Stat;
+        CoordinationRecipeLog.ConfigChanged(_logger, change.Path, change.Kind, stat.Version, stat.Mzxid);
+        _dispatcher.Post("Changed", () => Changed?.Invoke(this, change));
+    }
+}
