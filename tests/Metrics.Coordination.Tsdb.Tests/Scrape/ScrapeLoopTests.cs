@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Metrics.Coordination.Tsdb.Tests.Scrape;
 
 /// <summary>One scrape at a time against a real HTTP target, asserting exactly what is appended.</summary>
+[Category("Integration")]
 public class ScrapeLoopTests
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);

@@ -4,6 +4,7 @@ using Metrics.Coordination.Abstractions.Storage;
 using Metrics.Coordination.Registry;
 using Metrics.Coordination.Testing;
 using Metrics.Coordination.Tsdb.Scrape;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Metrics.Coordination.Tsdb.Tests.Scrape;
 
@@ -112,6 +113,7 @@ public class ScrapeManagerTests
     }
 
     [Test]
+    [Category("Integration")]
     public async Task Manager_StopAsync_StopsLoopsWithoutStaleness()
     {
         await using var a = new StaticHttpTarget(_ => StaticResponse.Text("m 1\n"));
@@ -180,5 +182,31 @@ public class ScrapeManagerTests
         phase1.Should().Be(phase2);
         var other = (now1 + (target.Offset(job.ScrapeInterval, 12345, now1).Ticks * 100)) % intervalNs;
         other.Should().NotBe(phase1, "the seed moves the phase");
+    }
+
+    [Test]
+    [Category("Integration")]
+    public async Task Manager_FakeClock_ScrapesAtStableOffsetEveryInterval()
+    {
+        await using var target = new StaticHttpTarget(_ => StaticResponse.Text("m 1\n"));
+        var start = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        var time = new FakeTimeProvider(start);
+        var job = new ScrapeJobOptions { JobName = "j", ScrapeInterval = TimeSpan.FromSeconds(10), StaticTargets = [new ScrapeTargetGroup { Targets = [target.Target] }] };
+        var expectedOffset = ScrapeTarget.Populate(job, Abstractions.Relabeling.Relabeler.Empty, job.StaticTargets, []).Single()
+            .Offset(job.ScrapeInterval, 0, start.ToUnixTimeMilliseconds() * 1_000_000);
+        var storage = new RecordingStorage();
+        await using var manager = new ScrapeManager(storage, new ScrapeManagerOptions { Jobs = [job], TimeProvider = time });
+        await manager.StartAsync();
+
+        time.Advance(expectedOffset);
+        for (var i = 1; i <= 4; i++)
+        {
+            await PollAsync(() => storage.Samples.Count(s => s.Labels.Name == "up"), n => n >= i, TimeSpan.FromSeconds(30), $"scrape {i}");
+            time.Advance(job.ScrapeInterval);
+        }
+
+        var timestamps = storage.Samples.Where(s => s.Labels.Name == "up").Select(s => s.T).ToList();
+        timestamps[0].Should().Be((start + expectedOffset).ToUnixTimeMilliseconds(), "the first scrape is at the target's offset");
+        timestamps.Zip(timestamps.Skip(1), (a, b) => b - a).Should().OnlyContain(d => d == 10_000, "then every interval exactly");
     }
 }
