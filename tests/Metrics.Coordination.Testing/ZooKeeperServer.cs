@@ -297,8 +297,27 @@ public sealed class ZooKeeperEnsemble : IAsyncDisposable
     /// <summary><c>127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3</c>.</summary>
     public string ConnectionString => string.Join(",", Servers.Select(s => s.ConnectionString));
 
-    /// <summary>Starts <paramref name="size"/> members and waits until every one is leader or follower.</summary>
+    /// <summary>
+    /// Starts <paramref name="size"/> members and waits until every one is leader or follower. A member that could not
+    /// bind one of its (free when chosen) ports because another process took it meanwhile makes the whole ensemble start
+    /// again on new ports (up to 3 times).
+    /// </summary>
     public static async Task<ZooKeeperEnsemble> StartAsync(int size = 3, ZooKeeperServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(size, options, cancellationToken);
+            }
+            catch (PortTakenException) when (attempt < 3)
+            {
+                // New ports next time.
+            }
+        }
+    }
+
+    private static async Task<ZooKeeperEnsemble> StartOnceAsync(int size, ZooKeeperServerOptions? options, CancellationToken cancellationToken)
     {
         options ??= new ZooKeeperServerOptions();
         var ports = Enumerable.Range(0, size * 3).Select(_ => FreePort.Get()).Distinct().ToList();
@@ -325,6 +344,11 @@ public sealed class ZooKeeperEnsemble : IAsyncDisposable
             }
 
             return ensemble;
+        }
+        catch (AssertionException ex) when (servers.Any(s => s.Process?.Output.Contains("Address already in use", StringComparison.Ordinal) == true))
+        {
+            await ensemble.DisposeAsync();
+            throw new PortTakenException(ex);
         }
         catch
         {
@@ -359,3 +383,6 @@ public sealed class ZooKeeperEnsemble : IAsyncDisposable
         }
     }
 }
+
+/// <summary>An ensemble member lost one of its chosen ports to another process before binding it.</summary>
+internal sealed class PortTakenException(Exception inner) : Exception("A ZooKeeper member's port was taken by another process.", inner);

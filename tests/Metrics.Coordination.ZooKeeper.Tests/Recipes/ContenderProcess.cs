@@ -49,7 +49,7 @@ public sealed class ContenderProcess : IAsyncDisposable
     public static long Now() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
     /// <summary>Starts our contender: <c>dotnet ContenderHelper.dll connect path id sessionMs [actLog]</c>.</summary>
-    public static ContenderProcess StartOurs(string name, string connectionString, string path, int sessionTimeoutMs, string? actLog = null)
+    public static ContenderProcess StartOurs(string name, string connectionString, string path, int sessionTimeoutMs, string? actLog = null, bool warmUp = false)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Metrics.Coordination.ZooKeeper.ContenderHelper.dll");
         File.Exists(dll).Should().BeTrue($"{dll} is built with the tests (project reference)");
@@ -60,7 +60,7 @@ public sealed class ContenderProcess : IAsyncDisposable
             args.Add(actLog);
         }
 
-        return Start(name, dotnet, args);
+        return Start(name, dotnet, args, warmUp ? new Dictionary<string, string> { ["CONTENDER_WARMUP"] = "1" } : null);
     }
 
     /// <summary>Starts Curator's LeaderLatch driver (compiled by <see cref="CuratorDriver"/>).</summary>
@@ -134,7 +134,7 @@ public sealed class ContenderProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static ContenderProcess Start(string name, string fileName, IEnumerable<string> arguments)
+    private static ContenderProcess Start(string name, string fileName, IEnumerable<string> arguments, Dictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -146,6 +146,11 @@ public sealed class ContenderProcess : IAsyncDisposable
         foreach (var a in arguments)
         {
             info.ArgumentList.Add(a);
+        }
+
+        foreach (var (key, value) in environment ?? [])
+        {
+            info.Environment[key] = value;
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };

@@ -31,8 +31,9 @@ public class ProtectedCreateTests : ServerFixture
         var parent = UniquePath("adopt");
         await observer.CreateAsync(parent, Bytes(""));
 
-        // Every chunk waits 1 s in the proxy: the create reaches the server, its reply is still held when we cut.
-        proxy.Delay = TimeSpan.FromSeconds(1);
+        // Every chunk waits 3 s in the proxy: the create reaches the server after 3 s, and its reply is still held
+        // (for 3 s more) when we cut — generous, so a loaded machine's slow polling cannot miss the window.
+        proxy.Delay = TimeSpan.FromSeconds(3);
         var id = Guid.NewGuid();
         var create = ProtectedCreate.CreateAsync(zk, parent, "latch-", id, Bytes("me"), CreateMode.EphemeralSequential, logs.CreateLogger("test"), CancellationToken.None);
         await WaitForChildAsync(observer, parent);
@@ -56,11 +57,12 @@ public class ProtectedCreateTests : ServerFixture
         var parent = UniquePath("cancel");
         await observer.CreateAsync(parent, Bytes(""));
 
-        proxy.Delay = TimeSpan.FromMilliseconds(500);
+        proxy.Delay = TimeSpan.FromSeconds(3);
         using var cts = new CancellationTokenSource();
         var create = ProtectedCreate.CreateAsync(zk, parent, "latch-", Guid.NewGuid(), Bytes("me"), CreateMode.EphemeralSequential, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cts.Token);
         await WaitForChildAsync(observer, parent);
         await cts.CancelAsync();
+        proxy.Delay = TimeSpan.Zero;
 
         await FluentActions.Awaiting(() => create.WaitAsync(TimeSpan.FromSeconds(30))).Should().ThrowAsync<OperationCanceledException>();
         (await observer.GetChildrenAsync(parent)).Children.Should().BeEmpty("a cancelled create leaves no orphan of our live session");

@@ -38,7 +38,11 @@ public sealed class LeaderLatch : IAsyncDisposable
     private readonly LeaderSuspensionPolicy _policy;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<LatchEvent> _events = Channel.CreateUnbounded<LatchEvent>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+    // Synchronous continuations: an event posted while the loop waits runs the loop inline on the posting thread (the
+    // ZooKeeper dispatcher for a watch event) up to its first await, which saves a thread hop on the hand-over path
+    // (a predecessor's deletion → our getChildren is sent from the dispatcher). Events posted by the loop itself never
+    // run inline (the loop is not waiting then). Listener callbacks keep their own asynchronous dispatcher.
+    private readonly Channel<LatchEvent> _events = Channel.CreateUnbounded<LatchEvent>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly Channel<Callback> _callbacks = Channel.CreateUnbounded<Callback>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
