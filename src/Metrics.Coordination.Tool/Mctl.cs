@@ -25,6 +25,7 @@ internal static class Mctl
             new CommandGroup("tsdb", "Inspect TSDB directories.", [new TsdbListCommand(), new TsdbDumpCommand(), new TsdbAnalyzeCommand(), new CommandGroup("import", "Import samples from input and produce TSDB blocks.", [new TsdbImportOpenMetricsCommand()])]),
             new CommandGroup("promql", "PromQL tooling.", [new PromQLTestCommand()]),
             new CommandGroup("query", "Run PromQL queries over a TSDB directory.", [new QueryInstantCommand(), new QueryRangeCommand()]),
+            new CommandGroup("test", "Unit testing.", [new TestRulesCommand()]),
         ]);
 
     /// <summary>The tool version (the assembly's informational version without a source revision suffix).</summary>
