@@ -49,4 +49,16 @@ internal static partial class CoordinationRecipeLog
 
     [LoggerMessage(EventId = 4636, Level = LogLevel.Information, Message = "Adopted service member {Path}, created by a request whose reply was lost to a connection drop")]
     public static partial void Adopted(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 4670, Level = LogLevel.Debug, Message = "Lock {Path} acquired (fencing token 0x{FencingToken:x})")]
+    public static partial void LockAcquired(ILogger logger, string path, long fencingToken);
+
+    [LoggerMessage(EventId = 4671, Level = LogLevel.Debug, Message = "Lock {Path} released")]
+    public static partial void LockReleased(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 4672, Level = LogLevel.Debug, Message = "Lock node {Path} not acquired within {TimeoutMs} ms; its node is deleted")]
+    public static partial void LockTimedOut(ILogger logger, string path, double timeoutMs);
+
+    [LoggerMessage(EventId = 4673, Level = LogLevel.Warning, Message = "Lock {Path} is no longer safe: {Reason}")]
+    public static partial void LockLost(ILogger logger, string path, string reason);
 }
