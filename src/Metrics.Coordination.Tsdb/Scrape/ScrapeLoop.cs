@@ -15,6 +15,19 @@ namespace Metrics.Coordination.Tsdb.Scrape;
 /// report series, honor_labels/honor_timestamps, metric relabeling, sample and label limits that fail the whole
 /// scrape, and staleness markers for series that disappear, for everything when a scrape fails, and at removal.
 /// </summary>
+/// <summary>What a stopping scrape loop does about the series it exposed.</summary>
+internal enum EndOfRunStaleness
+{
+    /// <summary>Nothing (shutdown: a restarted process continues the series).</summary>
+    None,
+
+    /// <summary>Staleness markers now.</summary>
+    Immediate,
+
+    /// <summary>Staleness markers at the next scheduled scrape time, written after one more interval (a removed target).</summary>
+    Deferred,
+}
+
 internal sealed class ScrapeLoop
 {
     /// <summary>The Accept header Prometheus 2.42 sends: OpenMetrics preferred, then text 0.0.4 (checked against the real server in the tests).</summary>
@@ -96,8 +109,15 @@ internal sealed class ScrapeLoop
 
     public void Start() => _task = RunAsync(_stop.Token);
 
-    /// <summary>Stops the loop; with <paramref name="writeStaleness"/>, marks every series it exposed stale.</summary>
-    public async Task StopAsync(bool writeStaleness)
+    /// <summary>
+    /// Stops the loop. <see cref="EndOfRunStaleness.Immediate"/> marks every series it exposed stale now;
+    /// <see cref="EndOfRunStaleness.Deferred"/> does what Prometheus does for a removed target: waits until the next
+    /// scrape would have run (the markers' timestamp), one more interval and 10 %, then writes the markers, so a
+    /// target that comes straight back (a reshard, a reload) keeps its series (the late markers are then out of
+    /// order and refused). Cancelling <paramref name="shutdown"/> while waiting skips the markers, as Prometheus
+    /// skips them when it shuts down.
+    /// </summary>
+    public async Task StopAsync(EndOfRunStaleness staleness, CancellationToken shutdown = default)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_task is not null)
@@ -111,12 +131,34 @@ internal sealed class ScrapeLoop
             }
         }
 
-        if (writeStaleness)
+        _stop.Dispose();
+        if (staleness == EndOfRunStaleness.None || !_reported)
         {
-            WriteEndOfRunStaleness();
+            return;
         }
 
-        _stop.Dispose();
+        var staleMs = Math.Max(_time.GetUtcNow().ToUnixTimeMilliseconds(), _lastAppendMs + 1);
+        if (staleness == EndOfRunStaleness.Deferred)
+        {
+            var interval = _job.ScrapeInterval;
+            var staleTime = DateTimeOffset.FromUnixTimeMilliseconds(_lastAppendMs) + interval;
+            var wait = staleTime + interval + (interval / 10) - _time.GetUtcNow();
+            try
+            {
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, _time, shutdown).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            staleMs = staleTime.ToUnixTimeMilliseconds();
+        }
+
+        WriteEndOfRunStaleness(staleMs);
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)
@@ -493,16 +535,8 @@ internal sealed class ScrapeLoop
         }
     }
 
-    private void WriteEndOfRunStaleness()
+    private void WriteEndOfRunStaleness(long ts)
     {
-        if (!_reported)
-        {
-            return;
-        }
-
-        // Prometheus writes these at the time the next scrape would have run; we write them now, but never at or
-        // before the last scrape's timestamp.
-        var ts = Math.Max(_time.GetUtcNow().ToUnixTimeMilliseconds(), _lastAppendMs + 1);
         try
         {
             var appender = _storage.Appender();

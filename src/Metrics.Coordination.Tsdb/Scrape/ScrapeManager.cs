@@ -24,6 +24,8 @@ public sealed class ScrapeManager : IAsyncDisposable
     private readonly HttpClient _http;
     private readonly JobState[] _jobs;
     private readonly SemaphoreSlim _reconcileLock = new(1, 1);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly List<Task> _pendingStaleness = [];
     private int _state; // 0 new, 1 running, 2 stopped
 
     /// <summary>Creates a manager; validates every job (relabel rules included). Call <see cref="StartAsync"/> to begin.</summary>
@@ -130,9 +132,17 @@ public sealed class ScrapeManager : IAsyncDisposable
 
                 lock (job.Loops)
                 {
-                    stops.AddRange(job.Loops.Values.Select(l => l.StopAsync(_options.StalenessMarkersOnStop)));
+                    stops.AddRange(job.Loops.Values.Select(l => l.StopAsync(_options.StalenessMarkersOnStop ? EndOfRunStaleness.Immediate : EndOfRunStaleness.None)));
                     job.Loops.Clear();
                 }
+            }
+
+            // Removed targets still waiting to write their markers give up: Prometheus writes none at shutdown.
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+            lock (_pendingStaleness)
+            {
+                stops.AddRange(_pendingStaleness);
+                _pendingStaleness.Clear();
             }
 
             await Task.WhenAll(stops).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -151,6 +161,7 @@ public sealed class ScrapeManager : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         _http.Dispose();
         _reconcileLock.Dispose();
+        _shutdown.Dispose();
     }
 
     private async Task ReconcileJobAsync(JobState job, CancellationToken cancellationToken = default)
@@ -202,8 +213,17 @@ public sealed class ScrapeManager : IAsyncDisposable
                 }
             }
 
-            // A removed target's series end with staleness markers, as Prometheus writes them.
-            await Task.WhenAll(removed.Select(l => l.StopAsync(writeStaleness: true))).ConfigureAwait(false);
+            // A removed target's series end with staleness markers, written as Prometheus writes them (deferred, in
+            // the background, so a target that comes straight back keeps its series).
+            foreach (var loop in removed)
+            {
+                var stopping = loop.StopAsync(EndOfRunStaleness.Deferred, _shutdown.Token);
+                lock (_pendingStaleness)
+                {
+                    _pendingStaleness.RemoveAll(t => t.IsCompleted);
+                    _pendingStaleness.Add(stopping);
+                }
+            }
             if (added > 0 || removed.Count > 0)
             {
                 ScrapeLog.TargetsChanged(_logger, job.Options.JobName, added, removed.Count, wanted.Count);

@@ -25,7 +25,7 @@ public class RegistryIngestionTests
         await using var server = new MetricServer(scenario.Registry, new MetricServerOptions { Port = 0 });
         await server.StartAsync();
         var address = $"127.0.0.1:{server.Url.Port}";
-        var job = new ScrapeJobOptions { JobName = "self", ScrapeInterval = TimeSpan.FromSeconds(1) };
+        var job = new ScrapeJobOptions { JobName = "self", ScrapeInterval = TimeSpan.FromSeconds(30) };
         var target = ScrapeTarget.Populate(job, Relabeler.Empty, [new ScrapeTargetGroup { Targets = [address] }], []).Single();
         var scraped = new RecordingStorage();
         using var http = new HttpClient();

@@ -27,9 +27,9 @@ public class PrometheusScrapeAgreementTests
         {
             Jobs =
             [
-                new ScrapeJobOptions { JobName = "om", ScrapeInterval = TimeSpan.FromMilliseconds(500), StaticTargets = [new ScrapeTargetGroup { Targets = [dual.OpenMetricsProxy.Target] }] },
-                new ScrapeJobOptions { JobName = "text", ScrapeInterval = TimeSpan.FromMilliseconds(500), StaticTargets = [new ScrapeTargetGroup { Targets = [dual.TextProxy.Target] }] },
-                new ScrapeJobOptions { JobName = "prom", ScrapeInterval = TimeSpan.FromMilliseconds(500), StaticTargets = [new ScrapeTargetGroup { Targets = [promAddress] }] },
+                new ScrapeJobOptions { JobName = "om", ScrapeInterval = TimeSpan.FromSeconds(2), StaticTargets = [new ScrapeTargetGroup { Targets = [dual.OpenMetricsProxy.Target] }] },
+                new ScrapeJobOptions { JobName = "text", ScrapeInterval = TimeSpan.FromSeconds(2), StaticTargets = [new ScrapeTargetGroup { Targets = [dual.TextProxy.Target] }] },
+                new ScrapeJobOptions { JobName = "prom", ScrapeInterval = TimeSpan.FromSeconds(2), StaticTargets = [new ScrapeTargetGroup { Targets = [promAddress] }] },
             ],
         });
         await manager.StartAsync();

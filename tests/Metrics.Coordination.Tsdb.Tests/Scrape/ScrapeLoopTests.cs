@@ -19,7 +19,7 @@ public class ScrapeLoopTests
 
     private static (ScrapeLoop Loop, RecordingStorage Storage, CapturingLoggerFactory Logs) Create(StaticHttpTarget target, ScrapeJobOptions? job = null, HttpMessageHandler? handler = null)
     {
-        job ??= new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(1) };
+        job ??= new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(30) };
         var storage = new RecordingStorage();
         var errors = new List<string>();
         var scrapeTarget = ScrapeTarget.Populate(job, new Relabeler(job.RelabelConfigs), [new ScrapeTargetGroup { Targets = [target.Target] }], errors).Single();
@@ -135,7 +135,7 @@ public class ScrapeLoopTests
     public async Task Scrape_HonorTimestampsFalse_UsesScrapeTime()
     {
         await using var target = new StaticHttpTarget(_ => StaticResponse.Text("a 1 1600000000000\n"));
-        var (loop, storage, _) = Create(target, new ScrapeJobOptions { JobName = "test", HonorTimestamps = false, ScrapeInterval = TimeSpan.FromSeconds(1) });
+        var (loop, storage, _) = Create(target, new ScrapeJobOptions { JobName = "test", HonorTimestamps = false, ScrapeInterval = TimeSpan.FromSeconds(30) });
 
         await loop.ScrapeAndReportAsync(T0, CancellationToken.None);
 
@@ -209,7 +209,7 @@ public class ScrapeLoopTests
         var job = new ScrapeJobOptions
         {
             JobName = "test",
-            ScrapeInterval = TimeSpan.FromSeconds(1),
+            ScrapeInterval = TimeSpan.FromSeconds(30),
             SampleLimit = 2,
             MetricRelabelConfigs = RelabelConfig.ParseYamlList("- source_labels: [__name__]\n  regex: dropped\n  action: drop"),
         };
@@ -229,7 +229,7 @@ public class ScrapeLoopTests
     public async Task Scrape_LabelLimits_FailScrapeWithPrometheusMessage()
     {
         await using var target = new StaticHttpTarget(_ => StaticResponse.Text("a{x=\"1\",y=\"2\"} 1\n"));
-        var (loop, storage, _) = Create(target, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(1), LabelLimit = 4 });
+        var (loop, storage, _) = Create(target, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(30), LabelLimit = 4 });
 
         await loop.ScrapeAndReportAsync(T0, CancellationToken.None);
 
@@ -237,7 +237,7 @@ public class ScrapeLoopTests
         loop.Status.LastError.Should().Be("label_limit exceeded (metric: a, number of labels: 5, limit: 4)");
 
         await using var target2 = new StaticHttpTarget(_ => StaticResponse.Text("a{x=\"toolong\"} 1\n"));
-        var (loop2, _, _) = Create(target2, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(1), LabelValueLengthLimit = 5 });
+        var (loop2, _, _) = Create(target2, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(30), LabelValueLengthLimit = 5 });
         await loop2.ScrapeAndReportAsync(T0, CancellationToken.None);
         loop2.Status.LastError.Should().StartWith("label_value_length_limit exceeded (metric: a, label name: ");
     }
@@ -246,7 +246,7 @@ public class ScrapeLoopTests
     public async Task Scrape_BodySizeLimit_FailsScrape()
     {
         await using var target = new StaticHttpTarget(_ => StaticResponse.Text(string.Concat(Enumerable.Range(0, 100).Select(i => $"m{i} {i}\n"))));
-        var (loop, _, _) = Create(target, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(1), BodySizeLimit = 100 });
+        var (loop, _, _) = Create(target, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(30), BodySizeLimit = 100 });
 
         await loop.ScrapeAndReportAsync(T0, CancellationToken.None);
 
@@ -270,7 +270,7 @@ public class ScrapeLoopTests
     public async Task Scrape_HonorLabelsTrue_KeepsExposedValues()
     {
         await using var target = new StaticHttpTarget(_ => StaticResponse.Text("a{job=\"theirs\"} 1\n"));
-        var (loop, storage, _) = Create(target, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(1), HonorLabels = true });
+        var (loop, storage, _) = Create(target, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(30), HonorLabels = true });
 
         await loop.ScrapeAndReportAsync(T0, CancellationToken.None);
 
@@ -285,7 +285,7 @@ public class ScrapeLoopTests
         var (loop, _, _) = Create(target, new ScrapeJobOptions
         {
             JobName = "test",
-            ScrapeInterval = TimeSpan.FromSeconds(1),
+            ScrapeInterval = TimeSpan.FromSeconds(30),
             MetricRelabelConfigs = RelabelConfig.ParseYamlList("- regex: __name__\n  action: labeldrop"),
         });
 
@@ -301,10 +301,38 @@ public class ScrapeLoopTests
         var (loop, storage, _) = Create(target);
         await loop.ScrapeAndReportAsync(T0, CancellationToken.None);
 
-        await loop.StopAsync(writeStaleness: true);
+        await loop.StopAsync(EndOfRunStaleness.Immediate);
 
         var last = storage.Samples.Where(s => s.T > Ms(0)).ToList();
         last.Select(s => s.Labels.Name).Should().BeEquivalentTo(["a", "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added"]);
         last.Should().OnlyContain(s => StaleMarker.IsStale(s.V));
+    }
+
+    [Test]
+    public async Task StopDeferred_MarkersAtNextScheduledScrapeTime()
+    {
+        await using var target = new StaticHttpTarget(_ => StaticResponse.Text("a 1\n"));
+        var (loop, storage, _) = Create(target, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(5) });
+        await loop.ScrapeAndReportAsync(T0, CancellationToken.None);
+
+        await loop.StopAsync(EndOfRunStaleness.Deferred);
+
+        var markers = storage.Samples.Where(s => s.T > Ms(0)).ToList();
+        markers.Should().HaveCount(6).And.OnlyContain(s => StaleMarker.IsStale(s.V) && s.T == Ms(0) + 5000, "Prometheus stamps them with the next scrape's time");
+    }
+
+    [Test]
+    public async Task StopDeferred_ShutdownWhileWaiting_WritesNoMarkers()
+    {
+        await using var target = new StaticHttpTarget(_ => StaticResponse.Text("a 1\n"));
+        var (loop, storage, _) = Create(target, new ScrapeJobOptions { JobName = "test", ScrapeInterval = TimeSpan.FromSeconds(30) });
+        await loop.ScrapeAndReportAsync(TimeProvider.System.GetUtcNow(), CancellationToken.None);
+        using var shutdown = new CancellationTokenSource();
+
+        var stopping = loop.StopAsync(EndOfRunStaleness.Deferred, shutdown.Token);
+        await shutdown.CancelAsync();
+        await stopping;
+
+        storage.Samples.Should().NotContain(s => StaleMarker.IsStale(s.V));
     }
 }

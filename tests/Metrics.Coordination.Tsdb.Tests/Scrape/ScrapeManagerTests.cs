@@ -67,7 +67,7 @@ public class ScrapeManagerTests
         var address = $"127.0.0.1:{server.Url.Port}";
         await using var manager = new ScrapeManager(db, new ScrapeManagerOptions
         {
-            Jobs = [new ScrapeJobOptions { JobName = "self", ScrapeInterval = TimeSpan.FromMilliseconds(200), StaticTargets = [new ScrapeTargetGroup { Targets = [address], Labels = new Dictionary<string, string> { ["env"] = "test" } }] }],
+            Jobs = [new ScrapeJobOptions { JobName = "self", ScrapeInterval = TimeSpan.FromSeconds(2), StaticTargets = [new ScrapeTargetGroup { Targets = [address], Labels = new Dictionary<string, string> { ["env"] = "test" } }] }],
         });
 
         await manager.StartAsync();
@@ -95,7 +95,7 @@ public class ScrapeManagerTests
         var storage = new RecordingStorage();
         await using var manager = new ScrapeManager(storage, new ScrapeManagerOptions
         {
-            Jobs = [new ScrapeJobOptions { JobName = "j", ScrapeInterval = TimeSpan.FromMilliseconds(200), TargetProvider = provider }],
+            Jobs = [new ScrapeJobOptions { JobName = "j", ScrapeInterval = TimeSpan.FromSeconds(1), TargetProvider = provider }],
         });
         await manager.StartAsync();
         await PollAsync(() => storage.Samples.Count(s => s.Labels.Name == "up"), n => n >= 2, TimeSpan.FromSeconds(30), "both targets scraped");
