@@ -227,7 +227,8 @@ internal static class Builtins
                     var x = IndexArg(index, bytes.Length);
                     if (x == bytes.Length)
                     {
-                        throw new GoCallError("index out of range: " + x.ToString(CultureInfo.InvariantCulture));
+                        // Go 1.19 lets index == len through to reflect, which panics with this text.
+                        throw new GoCallError("reflect: string index out of range");
                     }
 
                     item = GoValue.FromUint8(bytes[x]);
@@ -240,7 +241,7 @@ internal static class Builtins
                     var x = IndexArg(index, samples.Length);
                     if (x == samples.Length)
                     {
-                        throw new GoCallError("index out of range: " + x.ToString(CultureInfo.InvariantCulture));
+                        throw new GoCallError("reflect: slice index out of range");
                     }
 
                     item = GoValue.FromSample(samples[x]);

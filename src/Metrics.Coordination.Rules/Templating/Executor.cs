@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Metrics.Coordination.Rules.Templating;
@@ -88,6 +89,11 @@ internal sealed class Executor
     private Flow Walk(GoValue dot, Node node)
     {
         _node = node;
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+        {
+            throw Errorf("exceeded maximum template depth (" + MaxExecDepth.ToString(CultureInfo.InvariantCulture) + ")");
+        }
+
         switch (node)
         {
             case ActionNode action:
@@ -300,7 +306,7 @@ internal sealed class Executor
             throw Errorf("exceeded maximum template depth (" + MaxExecDepth.ToString(CultureInfo.InvariantCulture) + ")");
         }
 
-        var newDot = t.Pipe is null ? dot : EvalPipeline(dot, t.Pipe);
+        var newDot = t.Pipe is null ? GoValue.Missing : EvalPipeline(dot, t.Pipe);
         var sub = new Executor(_template, _context, _out)
         {
             _depth = _depth + 1,

@@ -124,10 +124,96 @@ internal static class GoFloat
                 return;
             }
 
+            case 'x':
+            case 'X':
+                AppendHex(sb, a, prec, fmt);
+                return;
             default:
                 sb.Append('%').Append(fmt);
                 return;
         }
+    }
+
+    /// <summary>Go's %x/%X of a float: <c>0x1.8p+00</c> (hex mantissa with a leading 1, binary exponent).</summary>
+    private static void AppendHex(StringBuilder sb, double a, int prec, char fmt)
+    {
+        var bits = BitConverter.DoubleToInt64Bits(a);
+        var exp = (int)((bits >> 52) & 0x7FF);
+        var mant = (ulong)bits & 0xF_FFFF_FFFF_FFFFUL;
+        if (exp == 0)
+        {
+            exp++;
+        }
+        else
+        {
+            mant |= 1UL << 52;
+        }
+
+        exp -= 1023;
+        if (mant == 0)
+        {
+            exp = 0;
+        }
+
+        mant <<= 8;
+        while (mant != 0 && (mant & (1UL << 60)) == 0)
+        {
+            mant <<= 1;
+            exp--;
+        }
+
+        if (prec >= 0 && prec < 15)
+        {
+            var shift = prec * 4;
+            var extra = (mant << shift) & ((1UL << 60) - 1);
+            mant >>= 60 - shift;
+            if ((extra | (mant & 1)) > 1UL << 59)
+            {
+                mant++;
+            }
+
+            mant <<= 60 - shift;
+            if ((mant & (1UL << 61)) != 0)
+            {
+                mant >>= 1;
+                exp++;
+            }
+        }
+
+        var hex = fmt == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+        sb.Append('0').Append(fmt).Append((char)('0' + (int)((mant >> 60) & 1)));
+        mant <<= 4;
+        if (prec < 0 && mant != 0)
+        {
+            sb.Append('.');
+            while (mant != 0)
+            {
+                sb.Append(hex[(int)((mant >> 60) & 15)]);
+                mant <<= 4;
+            }
+        }
+        else if (prec > 0)
+        {
+            sb.Append('.');
+            for (var i = 0; i < prec; i++)
+            {
+                sb.Append(hex[(int)((mant >> 60) & 15)]);
+                mant <<= 4;
+            }
+        }
+
+        sb.Append(fmt == 'X' ? 'P' : 'p');
+        if (exp < 0)
+        {
+            sb.Append('-');
+            exp = -exp;
+        }
+        else
+        {
+            sb.Append('+');
+        }
+
+        sb.Append(exp < 10 ? "0" : string.Empty).Append(exp.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>The shortest decimal digits that round-trip (no leading/trailing zeros) and the decimal point position.</summary>

@@ -672,14 +672,28 @@ internal static class GoFmt
                     FmtString(arg.Str, verb, arg);
                     return;
                 case GoKind.Time:
-                    // A Stringer.
+                    // A Stringer for these verbs; other verbs print the struct behind the pointer
+                    // (wall = nanoseconds, ext = seconds since year 1, loc = nil).
                     if (verb is 'v' or 's' or 'x' or 'X' or 'q')
                     {
                         FmtString(FormatTime(arg.Int), verb, arg);
                     }
                     else
                     {
-                        BadVerb(verb, arg);
+                        var seconds = Math.DivRem(arg.Int, 1_000_000_000L, out var nanos);
+                        if (nanos < 0)
+                        {
+                            nanos += 1_000_000_000L;
+                            seconds--;
+                        }
+
+                        _sb.Append("&{");
+                        FmtInteger(nanos, verb, GoValue.FromInt(nanos));
+                        _sb.Append(' ');
+                        FmtInteger(seconds + 62135596800L, verb, GoValue.FromInt64(seconds + 62135596800L));
+                        _sb.Append(' ');
+                        FmtInteger(0, verb, GoValue.FromInt(0));
+                        _sb.Append('}');
                     }
 
                     return;
@@ -1154,6 +1168,8 @@ internal static class GoFmt
                     return;
                 case 'g':
                 case 'G':
+                case 'x':
+                case 'X':
                     FmtFloat(v, (char)verb, -1);
                     return;
                 case 'f':

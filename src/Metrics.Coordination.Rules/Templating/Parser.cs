@@ -21,6 +21,13 @@ internal sealed class Parser
     private List<string> _vars = ["$"];
     private int _actionLine;
     private int _rangeDepth;
+    private int _depth;
+
+    /// <summary>
+    /// Nesting limit for parenthesized pipelines and control structures, so a hostile rule file cannot exhaust the
+    /// thread's stack (Go's parser has the same guard at 10,000 on its growable stacks; .NET stacks are smaller).
+    /// </summary>
+    internal const int MaxDepth = 500;
 
     private Parser(string name, string text, List<Item> items, Dictionary<string, ListNode> treeSet, Func<string, GoFunction?> functions)
     {
@@ -283,6 +290,23 @@ internal sealed class Parser
 
     private Node Action()
     {
+        if (++_depth > MaxDepth)
+        {
+            throw Errorf("max expression depth exceeded");
+        }
+
+        try
+        {
+            return ActionBody();
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private Node ActionBody()
+    {
         var token = NextNonSpace();
         switch (token.Type)
         {
@@ -447,6 +471,23 @@ internal sealed class Parser
     }
 
     private PipeNode Pipeline(string context, ItemType end)
+    {
+        if (++_depth > MaxDepth)
+        {
+            throw Errorf("max expression depth exceeded");
+        }
+
+        try
+        {
+            return PipelineBody(context, end);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private PipeNode PipelineBody(string context, ItemType end)
     {
         var token = PeekNonSpace();
         var pipe = new PipeNode(token.Pos, token.Line);
@@ -852,7 +893,12 @@ internal sealed class Parser
     private static bool TryParseFloat(string text, out double value)
     {
         var s = text.Replace("_", string.Empty, StringComparison.Ordinal);
-        if (s.Contains('x', StringComparison.OrdinalIgnoreCase) || s.Contains('p', StringComparison.OrdinalIgnoreCase))
+        if (s.Contains('x', StringComparison.OrdinalIgnoreCase))
+        {
+            return TryParseHexFloat(s, out value);
+        }
+
+        if (s.Contains('p', StringComparison.OrdinalIgnoreCase))
         {
             value = 0;
             return false;
@@ -860,6 +906,54 @@ internal sealed class Parser
 
         return double.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out value)
             && !double.IsInfinity(value);
+    }
+
+    /// <summary>A hex float literal (<c>0x1.8p3</c>): hex mantissa, mandatory binary exponent.</summary>
+    private static bool TryParseHexFloat(string s, out double value)
+    {
+        value = 0;
+        var i = 0;
+        var sign = 1.0;
+        if (i < s.Length && (s[i] == '+' || s[i] == '-'))
+        {
+            sign = s[i] == '-' ? -1 : 1;
+            i++;
+        }
+
+        if (i + 2 > s.Length || s[i] != '0' || (s[i + 1] != 'x' && s[i + 1] != 'X'))
+        {
+            return false;
+        }
+
+        i += 2;
+        double mantissa = 0;
+        var fracDigits = 0;
+        var seenDot = false;
+        var digits = 0;
+        for (; i < s.Length && s[i] != 'p' && s[i] != 'P'; i++)
+        {
+            if (s[i] == '.' && !seenDot)
+            {
+                seenDot = true;
+                continue;
+            }
+
+            var d = Convert.ToInt32(s[i].ToString(), 16);
+            mantissa = (mantissa * 16) + d;
+            digits++;
+            if (seenDot)
+            {
+                fracDigits++;
+            }
+        }
+
+        if (digits == 0 || i >= s.Length || !int.TryParse(s.AsSpan(i + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exp))
+        {
+            return false;
+        }
+
+        value = sign * mantissa * Math.Pow(2, exp - (4 * fracDigits));
+        return !double.IsInfinity(value);
     }
 
     /// <summary>strconv.Unquote for "...", `...` and '...' literals; null when invalid.</summary>

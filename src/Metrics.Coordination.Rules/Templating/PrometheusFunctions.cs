@@ -31,8 +31,8 @@ internal static class PrometheusFunctions
         yield return new GoFunction("match", [ParamType.String, ParamType.String], variadic: false, (_, a) =>
             GoValue.FromBool(GoRegex.Compile(a[0].Str).IsMatch(a[1].Str)));
         yield return new GoFunction("title", OneString, variadic: false, (_, a) => GoValue.FromString(Title(a[0].Str)));
-        yield return new GoFunction("toUpper", OneString, variadic: false, (_, a) => GoValue.FromString(a[0].Str.ToUpperInvariant()));
-        yield return new GoFunction("toLower", OneString, variadic: false, (_, a) => GoValue.FromString(a[0].Str.ToLowerInvariant()));
+        yield return new GoFunction("toUpper", OneString, variadic: false, (_, a) => GoValue.FromString(MapCase(a[0].Str, upper: true)));
+        yield return new GoFunction("toLower", OneString, variadic: false, (_, a) => GoValue.FromString(MapCase(a[0].Str, upper: false)));
         yield return new GoFunction("graphLink", OneString, variadic: false, (_, a) =>
             GoValue.FromString("/graph?g0.expr=" + Builtins.QueryEscape(a[0].Str) + "&g0.tab=0"));
         yield return new GoFunction("tableLink", OneString, variadic: false, (_, a) =>
@@ -300,9 +300,22 @@ internal static class PrometheusFunctions
         }
 
         var v = 0.0;
+        var text = s;
+        if (body.Contains('_'))
+        {
+            // Go accepts underscores between digits ("1_000").
+            if (!UnderscoreOk(body))
+            {
+                throw new GoCallError("strconv.ParseFloat: parsing " + GoFmt.Quote(s) + ": invalid syntax");
+            }
+
+            text = s.Replace("_", string.Empty, StringComparison.Ordinal);
+            body = text.AsSpan(text.Length - (body.Length - body.Count('_')));
+        }
+
         var ok = body.Length > 0 && (char.IsAsciiDigit(body[0]) || body[0] == '.')
             && body.IndexOfAnyExcept("0123456789.eE+-") < 0
-            && double.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out v);
+            && double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out v);
         if (!ok)
         {
             throw new GoCallError("strconv.ParseFloat: parsing " + GoFmt.Quote(s) + ": invalid syntax");
@@ -314,6 +327,57 @@ internal static class PrometheusFunctions
         }
 
         return v;
+    }
+
+    private static bool UnderscoreOk(ReadOnlySpan<char> s)
+    {
+        var saw = '^';
+        foreach (var c in s)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                saw = '0';
+                continue;
+            }
+
+            if (c == '_')
+            {
+                if (saw != '0')
+                {
+                    return false;
+                }
+
+                saw = '_';
+                continue;
+            }
+
+            if (saw == '_')
+            {
+                return false;
+            }
+
+            saw = '!';
+        }
+
+        return saw != '_';
+    }
+
+    /// <summary>Go's strings.ToUpper/ToLower: per-rune simple case mapping (İ lowers to i, ı uppers to I).</summary>
+    internal static string MapCase(string s, bool upper)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var c in s)
+        {
+            sb.Append(c switch
+            {
+                '\u0130' when !upper => 'i',
+                '\u0131' when upper => 'I',
+                '\u017F' when upper => 'S',
+                _ => upper ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c),
+            });
+        }
+
+        return sb.ToString();
     }
 
     private static readonly string[] BigPrefixes = ["k", "M", "G", "T", "P", "E", "Z", "Y"];
