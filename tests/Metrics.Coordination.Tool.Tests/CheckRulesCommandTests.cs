@@ -47,6 +47,7 @@ public sealed class CheckRulesCommandTests
         ["name_label"] = "groups:\n  - name: g\n    rules:\n      - alert: a\n        expr: up\n        labels:\n          __name__: x\n",
         ["bad_label_name"] = "groups:\n  - name: g\n    rules:\n      - alert: a\n        expr: up\n        labels:\n          0bad: x\n",
         ["missing_expr"] = "groups:\n  - name: g\n    rules:\n      - alert: a\n",
+        ["bad_template"] = "groups:\n  - name: g\n    rules:\n      - alert: a\n        expr: up\n        annotations:\n          s: '{{ nope }}'\n",
         ["not_yaml"] = "groups:\n  - name: g\n   rules: [\n",
     };
 

@@ -172,6 +172,7 @@ internal sealed class AlertingRule(RuleDefinition definition, Labels groupLabels
     public const string AlertStateLabel = "alertstate";
 
     private readonly Lock _alertsLock = new();
+    private readonly Dictionary<string, Templating.AlertTemplate> _templates = RuleTemplates.ParseAll(definition.Name, definition.Labels, definition.Annotations.Concat(groupLabels));
 
     /// <summary>The active alerts by label set (pending, firing, and resolved ones retained for notification).</summary>
     public Dictionary<Labels, Alert> Active { get; private set; } = [];
@@ -186,12 +187,11 @@ internal sealed class AlertingRule(RuleDefinition definition, Labels groupLabels
         var found = new Dictionary<Labels, Alert>(vector.Count);
         foreach (var s in vector)
         {
-            var metricNoName = s.Metric.Without(Abstractions.Labels.MetricName);
-            var data = new RuleTemplateData(metricNoName, env.ExternalLabels, env.ExternalUrl, s.Value, queryTime, env, cancellationToken);
+            var data = new RuleTemplateData(s.Metric, env.ExternalLabels, env.ExternalUrl, s.Value, queryTime, env, cancellationToken);
             var labels = s.Metric.Without(Abstractions.Labels.MetricName);
             foreach (var l in Labels)
             {
-                var value = RuleTemplates.Expand(Name, l.Value, data, env.Logger);
+                var value = RuleTemplates.Expand(Name, l.Value, _templates, data, env.Logger);
                 labels = value.Length == 0 ? labels.Without(l.Name) : labels.With(l.Name, value);
             }
 
@@ -199,7 +199,7 @@ internal sealed class AlertingRule(RuleDefinition definition, Labels groupLabels
             var annotations = new List<Label>(Definition.Annotations.Count);
             foreach (var a in Definition.Annotations)
             {
-                annotations.Add(new Label(a.Name, RuleTemplates.Expand(Name, a.Value, data, env.Logger)));
+                annotations.Add(new Label(a.Name, RuleTemplates.Expand(Name, a.Value, _templates, data, env.Logger)));
             }
 
             if (found.ContainsKey(labels))

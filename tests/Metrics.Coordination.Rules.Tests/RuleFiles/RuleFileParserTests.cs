@@ -162,6 +162,15 @@ public class RuleFileParserTests
     }
 
     [Test]
+    public void Parse_TemplatesThatDoNotParse_ReportedAsPrometheusDoes()
+    {
+        var problems = Problems("groups:\n- name: a\n  rules:\n  - alert: a\n    expr: up\n    annotations: {a: '{{ nope }}'}\n    labels: {l: '{{ $labels.x '}\n");
+        problems.Select(p => p.ToString()).Should().BeEquivalentTo(
+            "f.yml: group \"a\", rule 1, \"a\": label \"l\": template: __alert_a:1: unclosed action",
+            "f.yml: group \"a\", rule 1, \"a\": annotation \"a\": template: __alert_a:1: function \"nope\" not defined");
+    }
+
+    [Test]
     public void Load_MissingFile_ReportsFileProblem()
     {
         var act = () => RuleFileParser.Load("/nonexistent/rules.yml");
