@@ -7,7 +7,9 @@ using Metrics.Coordination.Tsdb;
 // Opens the database (replaying its WAL), resumes after the newest batch found, then forever: appends one sample per
 // series for batch b at t = Start + b * 1000 with value b * 1000 + series, commits, and prints "C <b>" only after
 // Commit returned. With a block duration, it also runs head compaction after every commit (a block is cut whenever
-// the head spans 1.5 ranges, then the WAL is checkpointed), so kills land in block writing and checkpointing too.
+// the head spans 1.5 ranges, then the WAL is checkpointed, then blocks are compacted level by level: 1 min, 3 min,
+// 9 min ...), so kills land in block writing, checkpointing and leveled compaction too. "L compact" is printed just
+// before a compacted block is written, "L compact-swapped" after it is in place and before its parents are deleted.
 // The parent kills it with SIGKILL at a random moment and checks every acknowledged batch survived.
 const long Start = 1_699_999_200_000;
 var dir = args[0];
@@ -44,6 +46,11 @@ for (var i = 0; i < seriesCount; i++)
 
 var refs = new SeriesRef[seriesCount];
 var stdout = Console.Out;
+db.CompactionHook = stage =>
+{
+    stdout.WriteLine($"L {stage}");
+    stdout.Flush();
+};
 stdout.WriteLine($"R {next}");
 stdout.Flush();
 for (var b = next; ; b++)

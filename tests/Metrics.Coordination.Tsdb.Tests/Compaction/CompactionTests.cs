@@ -230,6 +230,45 @@ public class CompactionTests
         BlockTests.ReadAll(reopened).ShouldEqualSamples(workload.Samples.ToDictionary(kv => kv.Key, kv => kv.Value.Where(s => s.T >= cut).ToList()));
     }
 
+    [Test]
+    public void Open_BlockWithBadChunkOrSeriesChecksum_ReportedWithFileAndOffsetAndLeftOutOfQueries([Values("chunk", "series")] string what)
+    {
+        using var dir = new TempDirectory("corrupt");
+        var workload = OpenMetricsWorkload.Generate(seed: 27, hours: 4, weirdValues: false);
+        string victim;
+        using (var db = TimeSeriesDatabase.Open(Options(dir.Path, retention: TimeSpan.FromHours(20))))
+        {
+            BlockTests.Append(db, workload);
+            db.Compact(flushHead: true).Should().Be(2);
+            victim = db.Blocks[0].Directory;
+        }
+
+        // Flip one bit in the middle of the data of the first chunk, or inside the first series entry's body.
+        var file = what == "chunk" ? Path.Combine(victim, "chunks", "000001") : Path.Combine(victim, "index");
+        var bytes = File.ReadAllBytes(file);
+        long offset;
+        using (var index = Tsdb.Index.IndexReader.Open(Path.Combine(victim, "index")))
+        {
+            var chunks = new List<Tsdb.Index.IndexChunk>();
+            var first = index.AllPostings()[0];
+            index.Series(first, chunks);
+            offset = what == "chunk" ? (long)(chunks[0].Ref & 0xFFFF_FFFF) + 10 : ((long)first * 16) + 3;
+        }
+
+        bytes[offset] ^= 0x10;
+        File.WriteAllBytes(file, bytes);
+
+        var logs = new CapturingLoggerFactory();
+        using var reopened = TimeSeriesDatabase.Open(Options(dir.Path, logs, TimeSpan.FromHours(20)));
+        reopened.GetStatistics().BlocksCorrupt.Should().Be(1);
+        reopened.Blocks.Should().ContainSingle().Which.Directory.Should().NotBe(victim);
+        var error = logs.Entries.Single(e => e.EventId.Id == 2202).Exception.Should().BeOfType<TsdbCorruptionException>().Subject;
+        error.Path.Should().Be(file);
+        error.Message.Should().Contain(" at offset ");
+        var cut = OpenMetricsWorkload.Start + (2 * H);
+        BlockTests.ReadAll(reopened).ShouldEqualSamples(workload.Samples.ToDictionary(kv => kv.Key, kv => kv.Value.Where(s => s.T >= cut).ToList()), "the bad block is left out, the rest is queryable");
+    }
+
     internal static TsdbOptions Options(string dir, CapturingLoggerFactory? logs = null, TimeSpan? retention = null) => new()
     {
         Directory = dir,

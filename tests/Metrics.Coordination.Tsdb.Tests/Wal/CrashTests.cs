@@ -28,11 +28,15 @@ public class CrashTests
         KillLoopAsync(WalFsyncPolicy.Interval, rounds: 8, segmentSize: 64 * 1024, seed: 7, blockMs: BlockMs);
 
     [Test]
+    public Task SigKill_DuringLeveledCompaction_EveryAcknowledgedCommitSurvivesNoBlockDoubled() =>
+        KillLoopAsync(WalFsyncPolicy.Interval, rounds: 12, segmentSize: 64 * 1024, seed: 5, blockMs: BlockMs, targetLeveled: true);
+
+    [Test]
     [Category("LongRunning")]
     public Task SigKill_ManyRoundsWithBlockCutting_EveryAcknowledgedCommitSurvives() =>
         KillLoopAsync(WalFsyncPolicy.Interval, rounds: 50, segmentSize: 64 * 1024, seed: 99, blockMs: BlockMs, budget: TimeSpan.FromMinutes(4));
 
-    private static async Task KillLoopAsync(WalFsyncPolicy policy, int rounds, int segmentSize, int seed, long blockMs, TimeSpan? budget = null)
+    private static async Task KillLoopAsync(WalFsyncPolicy policy, int rounds, int segmentSize, int seed, long blockMs, TimeSpan? budget = null, bool targetLeveled = false)
     {
         using var dir = new TempDirectory("crash");
         var random = new Random(seed);
@@ -40,18 +44,22 @@ public class CrashTests
         var kills = 0;
         var cuts = 0;
         var compactionKills = 0;
+        var leveledKills = 0;
         var ackedEver = -1L;
         for (var round = 0; round < rounds && deadline.Elapsed < (budget ?? TimeSpan.MaxValue); round++)
         {
-            var (resumedAt, lastAck, blocksCut, duringCompaction) = await RunAndKillAsync(dir.Path, policy, segmentSize, blockMs, random);
+            var (resumedAt, lastAck, blocksCut, duringCompaction, duringLeveled) = await RunAndKillAsync(dir.Path, policy, segmentSize, blockMs, random, targetLeveled);
             kills++;
+            leveledKills += duringLeveled ? 1 : 0;
             compactionKills += duringCompaction ? 1 : 0;
             cuts += blocksCut;
             ackedEver = Math.Max(ackedEver, lastAck);
             var logs = new CapturingLoggerFactory();
             using var db = TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir.Path, BlockDuration = TimeSpan.FromMilliseconds(blockMs > 0 ? blockMs : 7_200_000), LoggerFactory = logs });
             db.GetStatistics().BlocksCorrupt.Should().Be(0, $"round {round}: a block is renamed into place only when complete");
-            Directory.EnumerateDirectories(dir.Path, "*.tmp-for-creation").Should().BeEmpty("leftovers of a killed block write are removed at open");
+            Directory.EnumerateDirectories(dir.Path, "*.tmp-for-*").Should().BeEmpty("leftovers of a killed block write or delete are removed at open");
+            var spans = db.Blocks.Select(b => (b.Meta.MinTime, b.Meta.MaxTime)).OrderBy(b => b.MinTime).ToList();
+            spans.Zip(spans.Skip(1)).Where(p => p.First.MaxTime > p.Second.MinTime).Should().BeEmpty($"round {round}: a compacted block and its parents are never both kept");
             var data = Head.HeadTests.Read(db.Querier(long.MinValue, long.MaxValue));
             var reached = new HashSet<long>();
             foreach (var (labels, samples) in data)
@@ -80,6 +88,11 @@ public class CrashTests
         if (blockMs > 0)
         {
             cuts.Should().BeGreaterThan(0, "the helper cut blocks between kills");
+            if (targetLeveled)
+            {
+                leveledKills.Should().BeGreaterThan(0, "kills land while blocks are compacted level by level");
+            }
+
             if (rounds >= 20)
             {
                 // A third of the "S" lines trigger a kill; over many rounds some always do (short runs only report it).
@@ -88,10 +101,10 @@ public class CrashTests
             Directory.EnumerateDirectories(dir.Path).Count(d => Tsdb.Blocks.Ulid.IsValid(Path.GetFileName(d))).Should().BeGreaterThan(0);
         }
 
-        TestContext.Out.WriteLine($"{kills} SIGKILLs survived ({policy}; {cuts} blocks cut; {compactionKills} kills while cutting a block).");
+        TestContext.Out.WriteLine($"{kills} SIGKILLs survived ({policy}; {cuts} blocks cut; {compactionKills} kills while cutting a block, {leveledKills} during leveled compaction).");
     }
 
-    private static async Task<(long ResumedAt, long LastAck, int BlocksCut, bool DuringCompaction)> RunAndKillAsync(string dir, WalFsyncPolicy policy, int segmentSize, long blockMs, Random random)
+    private static async Task<(long ResumedAt, long LastAck, int BlocksCut, bool DuringCompaction, bool DuringLeveled)> RunAndKillAsync(string dir, WalFsyncPolicy policy, int segmentSize, long blockMs, Random random, bool targetLeveled)
     {
         var helper = Path.Combine(AppContext.BaseDirectory, "Metrics.Coordination.Tsdb.CrashHelper.dll");
         File.Exists(helper).Should().BeTrue("the crash helper is built next to the tests");
@@ -107,9 +120,11 @@ public class CrashTests
         var lastAck = -1L;
         var blocks = 0;
         var duringCompaction = false;
+        var duringLeveled = false;
 
         // Kill after a random number of acknowledged commits (sometimes right after start, mid-replay or mid-first-commit).
-        var target = random.Next(4) == 0 ? random.Next(0, 3) : random.Next(5, blockMs > 0 ? 150 : 400);
+        // Aiming at leveled compaction: run until a compaction stage is reported (one comes every ~3 blocks of 30 batches).
+        var target = targetLeveled ? 2000 : random.Next(4) == 0 ? random.Next(0, 3) : random.Next(5, blockMs > 0 ? 150 : 400);
         var acks = 0;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
@@ -130,7 +145,20 @@ public class CrashTests
                 {
                     blocks++;
                 }
-                else if (line.StartsWith("S ", StringComparison.Ordinal) && random.Next(3) == 0)
+                else if (line.StartsWith("L ", StringComparison.Ordinal) && random.Next(targetLeveled ? 2 : 3) == 0)
+                {
+                    // "L compact": the merged block is about to be written; "L compact-swapped": it is in place and
+                    // its parents are about to be deleted. A kill in either window must leave parents or child, not both.
+                    if (line == "L compact")
+                    {
+                        await Task.Delay(random.Next(0, 15), CancellationToken.None);
+                    }
+
+                    duringCompaction = true;
+                    duringLeveled = true;
+                    break;
+                }
+                else if (line.StartsWith("S ", StringComparison.Ordinal) && !targetLeveled && random.Next(3) == 0)
                 {
                     // Kill while the block is being written, renamed, the head truncated or the WAL checkpointed.
                     await Task.Delay(random.Next(0, 15), CancellationToken.None);
@@ -167,6 +195,6 @@ public class CrashTests
             lastAck = -1;
         }
 
-        return (resumedAt, lastAck, blocks, duringCompaction);
+        return (resumedAt, lastAck, blocks, duringCompaction, duringLeveled);
     }
 }
