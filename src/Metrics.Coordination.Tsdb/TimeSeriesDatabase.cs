@@ -99,12 +99,35 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var queriers = new List<IQuerier>();
-        foreach (var block in Volatile.Read(ref _blocks))
+        while (true)
         {
-            if (block.Meta.MinTime <= maxTimeMs && block.Meta.MaxTime > minTimeMs && block.Querier(minTimeMs, maxTimeMs) is { } q)
+            // A block that is closing was just replaced by a compaction result (or deleted by retention): take a fresh
+            // snapshot then, so a query never misses both a compacted block's parents and the block itself.
+            var complete = true;
+            foreach (var block in Volatile.Read(ref _blocks))
             {
-                queriers.Add(q);
+                if (block.Meta.MinTime <= maxTimeMs && block.Meta.MaxTime > minTimeMs)
+                {
+                    if (block.Querier(minTimeMs, maxTimeMs) is { } q)
+                    {
+                        queriers.Add(q);
+                    }
+                    else
+                    {
+                        complete = false;
+                        break;
+                    }
+                }
             }
+
+            if (complete)
+            {
+                break;
+            }
+
+            queriers.ForEach(q => q.Dispose());
+            queriers.Clear();
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
         }
 
         queriers.Add(new HeadQuerier(_head, minTimeMs, maxTimeMs));
