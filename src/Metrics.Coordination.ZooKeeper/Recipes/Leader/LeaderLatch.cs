@@ -67,6 +67,10 @@ public sealed class LeaderLatch : IAsyncDisposable
     private Guid? _pendingId;
     private string? _watchedPredecessor;
     private ITimer? _leaseTimer;
+
+    // The term whose suspension lease ran out (set by the lease timer). The client's own expiry timer runs out at about
+    // the same instant and its event can reach the loop first; the term still ended because its lease elapsed.
+    private volatile LeaderTerm? _leaseElapsedTerm;
     private bool _checkQueued;
 
     /// <summary>Creates a latch (not started) on <paramref name="client"/>.</summary>
@@ -433,6 +437,7 @@ public sealed class LeaderLatch : IAsyncDisposable
                             _leaseTimer = _client.Time.CreateTimer(
                                 _ =>
                                 {
+                                    _leaseElapsedTerm = term;
                                     term.End();
                                     _events.Writer.TryWrite(new LatchEvent.LeaseExpired(term));
                                 },
@@ -645,6 +650,11 @@ public sealed class LeaderLatch : IAsyncDisposable
         if (_term is not { } term)
         {
             return;
+        }
+
+        if (ReferenceEquals(_leaseElapsedTerm, term))
+        {
+            reason = LeadershipLossReason.SessionTimeoutElapsed;
         }
 
         term.End();
