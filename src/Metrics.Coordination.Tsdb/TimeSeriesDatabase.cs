@@ -30,6 +30,7 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
     private readonly Lock _blocksLock = new();
     private readonly Lock _compactLock = new();
     private Block[] _blocks = [];
+    private readonly List<WalRetainer> _retainers = [];
     private long _fsyncFailures;
     private long _blocksWritten;
     private long _blocksCorrupt;
@@ -186,7 +187,7 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
             if (truncated && _wal is { } wal)
             {
                 var last = wal.Writer.NextSegment();
-                WriteAheadLog.Checkpoint(Path.Combine(dir, "wal"), last, r => _head.Series.GetByRef(r) is not null, _head.MinValidTime, Options.WalSegmentSize, _logger);
+                WriteAheadLog.Checkpoint(Path.Combine(dir, "wal"), last, r => _head.Series.GetByRef(r) is not null, _head.MinValidTime, Options.WalSegmentSize, _logger, LowestRetainedWalSegment());
             }
 
             CompactBlocks(dir);
@@ -256,6 +257,48 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
 
         _lockFile?.Dispose();
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Keeps WAL segments from <paramref name="lowestSegmentNeeded"/>() on from deletion by checkpoints until the
+    /// returned handle is disposed (a remote-write sender's unsent segments). The callback is asked at each checkpoint.
+    /// </summary>
+    internal IDisposable RetainWal(Func<int> lowestSegmentNeeded)
+    {
+        var retainer = new WalRetainer(this, lowestSegmentNeeded);
+        lock (_retainers)
+        {
+            _retainers.Add(retainer);
+        }
+
+        return retainer;
+    }
+
+    private int LowestRetainedWalSegment()
+    {
+        lock (_retainers)
+        {
+            var lowest = int.MaxValue;
+            foreach (var r in _retainers)
+            {
+                lowest = Math.Min(lowest, r.LowestSegmentNeeded());
+            }
+
+            return lowest;
+        }
+    }
+
+    private sealed class WalRetainer(TimeSeriesDatabase db, Func<int> lowestSegmentNeeded) : IDisposable
+    {
+        public Func<int> LowestSegmentNeeded => lowestSegmentNeeded;
+
+        public void Dispose()
+        {
+            lock (db._retainers)
+            {
+                db._retainers.Remove(this);
+            }
+        }
     }
 
     /// <summary>Where replay found problems (for tests).</summary>

@@ -99,7 +99,10 @@ public sealed class PrometheusServer : IAsyncDisposable
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly TempDirectory _directory;
-    private readonly HttpClient _http;
+    private HttpClient _http;
+    private string[] _arguments = [];
+    private TimeSpan _startTimeout = TimeSpan.FromSeconds(30);
+    private bool _stopped;
 
     private PrometheusServer(TempDirectory directory, PeerProcess process, int port)
     {
@@ -123,7 +126,7 @@ public sealed class PrometheusServer : IAsyncDisposable
     public string ConfigPath => _directory.Combine("prometheus.yml");
 
     /// <summary>The process, with its captured output.</summary>
-    public PeerProcess Process { get; }
+    public PeerProcess Process { get; private set; }
 
     /// <summary>Writes the configuration, starts Prometheus and waits until <c>/-/ready</c> answers 200.</summary>
     /// <exception cref="AssertionException">prometheus is not installed, or did not become ready (its output is in the message).</exception>
@@ -145,19 +148,17 @@ public sealed class PrometheusServer : IAsyncDisposable
             for (var attempt = 1; ; attempt++)
             {
                 var port = FreePort.Get();
-                var process = PeerProcess.Start(
-                    binary,
-                    [
-                        "--config.file=" + directory.Combine("prometheus.yml"),
-                        "--storage.tsdb.path=" + directory.Combine("data"),
-                        "--web.listen-address=127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
-                        "--web.enable-lifecycle",
-                        "--web.enable-remote-write-receiver",
-                        .. options.ExtraArguments,
-                    ],
-                    workingDirectory: directory.Path,
-                    name: "prometheus");
-                var server = new PrometheusServer(directory, process, port);
+                string[] arguments =
+                [
+                    "--config.file=" + directory.Combine("prometheus.yml"),
+                    "--storage.tsdb.path=" + directory.Combine("data"),
+                    "--web.listen-address=127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
+                    "--web.enable-lifecycle",
+                    "--web.enable-remote-write-receiver",
+                    .. options.ExtraArguments,
+                ];
+                var process = PeerProcess.Start(binary, arguments, workingDirectory: directory.Path, name: "prometheus");
+                var server = new PrometheusServer(directory, process, port) { _arguments = arguments, _startTimeout = options.StartTimeout };
                 try
                 {
                     await server.WaitReadyAsync(options.StartTimeout, cancellationToken);
@@ -375,12 +376,38 @@ public sealed class PrometheusServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the server by PID, keeping its directory (data included) for <see cref="RestartAsync"/>.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await StopProcessAsync();
+        }
+    }
+
+    /// <summary>Starts the server again after <see cref="StopAsync"/>, same port, configuration and data directory, and waits until ready.</summary>
+    /// <exception cref="AssertionException">It did not become ready (the port may have been taken meanwhile).</exception>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_stopped)
+        {
+            throw new InvalidOperationException("Prometheus is still running; call StopAsync first.");
+        }
+
+        _stopped = false;
+
+        Process = PeerProcess.Start(PeerBinary.Prometheus, _arguments, workingDirectory: _directory.Path, name: "prometheus");
+        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(15) };
+        await WaitReadyAsync(_startTimeout, cancellationToken);
+    }
+
     /// <summary>Kills the server by PID and deletes its directory.</summary>
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await StopProcessAsync();
+            await StopAsync();
         }
         finally
         {

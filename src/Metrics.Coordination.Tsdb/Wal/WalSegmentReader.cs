@@ -26,12 +26,26 @@ internal sealed class WalSegmentReader : IDisposable
     private int _pageLength = WalWriter.PageSize;
     private int _position = WalWriter.PageSize;
     private bool _eof;
+    private int _startSkip;
 
     public WalSegmentReader(string path, int segment)
+        : this(path, segment, 0)
     {
+    }
+
+    /// <summary>
+    /// Reads from <paramref name="startOffset"/>, which must be a record boundary (0 or a <see cref="LastGoodOffset"/>
+    /// seen earlier): a tailing reader resumes there after the writer appended more.
+    /// </summary>
+    public WalSegmentReader(string path, int segment, long startOffset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(startOffset);
         Path = path;
         Segment = segment;
         _file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        _pageStart = (startOffset / WalWriter.PageSize * WalWriter.PageSize) - WalWriter.PageSize;
+        _startSkip = (int)(startOffset % WalWriter.PageSize);
+        LastGoodOffset = startOffset;
     }
 
     public string Path { get; }
@@ -166,8 +180,9 @@ internal sealed class WalSegmentReader : IDisposable
         }
 
         _pageLength = n;
-        _position = 0;
-        return n > 0;
+        _position = _startSkip;
+        _startSkip = 0;
+        return n > _position;
     }
 
     private bool Fail(long badOffset, string reason)

@@ -214,9 +214,10 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
     /// <summary>
     /// Writes checkpoint.<paramref name="last"/> from the newest checkpoint and segments up to <paramref name="last"/>,
     /// keeping series for which <paramref name="keepSeries"/> holds and samples at or after <paramref name="mint"/>,
-    /// then deletes those segments and older checkpoints.
+    /// then deletes those segments and older checkpoints. Segments at or after <paramref name="keepFrom"/> are kept
+    /// (a WAL reader such as a remote-write sender still needs them); later checkpoints delete them once released.
     /// </summary>
-    public static (int Series, long Samples) Checkpoint(string walDirectory, int last, Func<ulong, bool> keepSeries, long mint, int segmentSize, ILogger logger)
+    public static (int Series, long Samples) Checkpoint(string walDirectory, int last, Func<ulong, bool> keepSeries, long mint, int segmentSize, ILogger logger, int keepFrom = int.MaxValue)
     {
         var previous = LatestCheckpoint(walDirectory);
         var name = CheckpointPrefix + WalWriter.SegmentName(last);
@@ -317,9 +318,14 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         }
 
         FileSystem.RenameDurably(tmp, final, isDirectory: true);
-        foreach (var (_, path) in segments)
+
+        // Every segment the checkpoint covers goes, including ones an earlier checkpoint had to keep for a reader.
+        foreach (var (index, path) in WalWriter.ListSegments(walDirectory))
         {
-            File.Delete(path);
+            if (index <= last && index < keepFrom)
+            {
+                File.Delete(path);
+            }
         }
 
         foreach (var dir in Directory.EnumerateDirectories(walDirectory, CheckpointPrefix + "*"))
