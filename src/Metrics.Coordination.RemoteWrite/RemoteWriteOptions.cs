@@ -1,3 +1,4 @@
+using Metrics.Coordination.Abstractions.Relabeling;
 using Metrics.Coordination.Registry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -69,6 +70,12 @@ public sealed class RemoteWriteOptions
     /// <summary>Labels added to every series that does not already have them (the series' own value wins, as in Prometheus).</summary>
     public IReadOnlyDictionary<string, string> ExternalLabels { get; set; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Prometheus <c>write_relabel_configs</c>: applied to each series after the external labels are added (as
+    /// Prometheus does); a series they drop is not sent and its samples count as dropped. Default none.
+    /// </summary>
+    public IReadOnlyList<RelabelConfig> WriteRelabelConfigs { get; set; } = [];
+
     /// <summary>Queue, shard, batch and retry settings.</summary>
     public RemoteWriteQueueOptions Queue { get; set; } = new();
 
@@ -126,6 +133,9 @@ public sealed class RemoteWriteOptions
     /// <summary>The HTTP handler (tests, proxies, TLS settings), or null for a default <see cref="SocketsHttpHandler"/>. The sender disposes it.</summary>
     public HttpMessageHandler? HttpHandler { get; set; }
 
+    /// <summary>The compiled <see cref="WriteRelabelConfigs"/> (set by validation).</summary>
+    internal Relabeler Relabeler { get; private init; } = Relabeler.Empty;
+
     internal RemoteWriteOptions Validated(string databaseDirectory)
     {
         if (Url is null || !Url.IsAbsoluteUri || (Url.Scheme != Uri.UriSchemeHttp && Url.Scheme != Uri.UriSchemeHttps))
@@ -161,8 +171,11 @@ public sealed class RemoteWriteOptions
         ArgumentNullException.ThrowIfNull(LoggerFactory, nameof(LoggerFactory));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
         ArgumentNullException.ThrowIfNull(Queue, nameof(Queue));
+        ArgumentNullException.ThrowIfNull(WriteRelabelConfigs, nameof(WriteRelabelConfigs));
         return new RemoteWriteOptions
         {
+            WriteRelabelConfigs = [.. WriteRelabelConfigs],
+            Relabeler = new Relabeler(WriteRelabelConfigs),
             Url = Url,
             Name = Name,
             ExternalLabels = new Dictionary<string, string>(ExternalLabels, StringComparer.Ordinal),

@@ -17,7 +17,7 @@ namespace Metrics.Coordination.RemoteWrite;
 /// Sends a <see cref="TimeSeriesDatabase"/>'s samples to a Prometheus remote-write 1.0 receiver by tailing its
 /// write-ahead log, like Prometheus's agent: Series records map references to labels (external labels added), Samples
 /// records are queued to shards chosen by series, each shard batches by size and deadline and sends snappy-compressed
-/// protobuf <c>WriteRequest</c>s in order, retrying 5xx, 429 and network failures with exponential backoff (honouring
+/// protobuf <c>WriteRequest</c>s in order (write relabeling applied after the external labels), retrying 5xx, 429 and network failures with exponential backoff (honouring
 /// <c>Retry-After</c>) and dropping other 4xx batches with a counted, logged error. The shard count follows
 /// Prometheus's desired-shards calculation.
 /// </summary>
@@ -520,7 +520,8 @@ public sealed class RemoteWriteSender : IAsyncDisposable
             merged = Labels.From(list.ToArray());
         }
 
-        return merged.Count == 0 ? null : new SeriesEntry(merged, _nextSeriesId++);
+        var relabeled = Options.Relabeler.IsEmpty ? merged : Options.Relabeler.Process(merged);
+        return relabeled is null || relabeled.Count == 0 ? null : new SeriesEntry(relabeled, _nextSeriesId++);
     }
 
     /// <summary>The WAL watcher: reads the checkpoint and segments for series, then tails segments, queueing samples.</summary>

@@ -12,7 +12,7 @@ public sealed record RemoteWriteStatistics
     /// <summary>Samples in batches the receiver refused with a non-retryable status (4xx; 429 too unless retried), dropped and logged.</summary>
     public long SamplesFailed { get; init; }
 
-    /// <summary>Samples not sent because their series is unknown (its Series record is gone from the WAL).</summary>
+    /// <summary>Samples not sent because write relabeling dropped their series or the series is unknown (its Series record is gone from the WAL).</summary>
     public long SamplesDropped { get; init; }
 
     /// <summary>Sample sends retried after a recoverable failure (5xx, 429, network), counted per attempt.</summary>

@@ -184,4 +184,38 @@ public class RemoteWriteSenderTests
         db.Compact();
         Directory.GetFiles(wal).Select(Path.GetFileName).Should().NotContain(segmentsBefore[0]);
     }
+
+    [Test]
+    public async Task Send_WriteRelabelConfigs_AppliedAfterExternalLabels()
+    {
+        using var dir = new TempDirectory("rw");
+        using var receiver = new FakeReceiver();
+        using var db = Workload.OpenDatabase(dir);
+        Workload.Append(db, 4, 0, 5, 1_700_000_000_000);
+        var relabel = Metrics.Coordination.Abstractions.Relabeling.RelabelConfig.ParseYamlList("""
+            - source_labels: [series]
+              regex: "3"
+              action: drop
+            - source_labels: [cluster]
+              target_label: origin
+              replacement: "from-$1"
+            - regex: job
+              action: labeldrop
+            """);
+        await using var sender = RemoteWriteSender.Start(db, Options(receiver.Url, o => o.WriteRelabelConfigs = relabel));
+        await Workload.WaitUntilAsync(() => sender.GetStatistics().SamplesSent == 15, TimeSpan.FromSeconds(30), () => sender.GetStatistics().ToString());
+        sender.GetStatistics().SamplesDropped.Should().Be(5, "series 3 is dropped by write relabeling");
+        receiver.AcceptedSeries().Keys.Should().BeEquivalentTo(
+            Enumerable.Range(0, 3).Select(s => $"__name__=rw_test_total,cluster=c1,origin=from-c1,series={s}"));
+    }
+
+    [Test]
+    public void Start_InvalidWriteRelabelConfig_ThrowsNamingTheRule()
+    {
+        using var dir = new TempDirectory("rw");
+        using var db = Workload.OpenDatabase(dir);
+        var bad = new[] { new Metrics.Coordination.Abstractions.Relabeling.RelabelConfig { Action = Metrics.Coordination.Abstractions.Relabeling.RelabelAction.Replace, Regex = "(" , TargetLabel = "x" } };
+        var act = () => RemoteWriteSender.Start(db, Options(new Uri("http://127.0.0.1:1/api/v1/write"), o => o.WriteRelabelConfigs = bad));
+        act.Should().Throw<Metrics.Coordination.Abstractions.Relabeling.RelabelConfigException>().WithMessage("*relabel rule 1*");
+    }
 }
