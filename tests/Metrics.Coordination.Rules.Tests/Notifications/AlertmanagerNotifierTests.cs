@@ -215,14 +215,15 @@ public class AlertmanagerNotifierTests
         var first = 1;
         await using var server = new LoopbackHttpServer(_ => Interlocked.Exchange(ref first, 0) == 1 ? LoopbackHttpReply.Hang : LoopbackHttpReply.Ok);
         var options = FastOptions(server.BaseUrl);
-        options.RequestTimeout = TimeSpan.FromMilliseconds(300);
+        options.RequestTimeout = TimeSpan.FromSeconds(1);
         await using var notifier = new AlertmanagerNotifier(options);
 
         notifier.Send([Alert("A", T0)]);
 
         await NotifierTestKit.WaitUntilAsync(() => notifier.GetStatus()[0].Sent == 1, Wait, () => "delivery after a timeout");
-        notifier.GetStatus()[0].Errors.Should().Be(1);
-        notifier.GetStatus()[0].LastError.Should().Be("got no answer within 0.3 s");
+        notifier.GetStatus()[0].Errors.Should().BeGreaterThanOrEqualTo(1);
+        notifier.GetStatus()[0].LastError.Should().Be("got no answer within 1 s");
+        server.Requests.Count.Should().BeGreaterThanOrEqualTo(2);
     }
 
     [Test]
