@@ -66,7 +66,7 @@ public class RuleManagerAlertmanagerTests
         });
         var snapshot = manager.GetAlerts().Single();
         alert.Annotations["runbook"].Should().Be("https://runbooks.example/queue");
-        alert.Annotations["summary"].Should().Be(snapshot.Annotations.Get("summary"));
+        alert.Annotations["summary"].Should().Be("Queue billing holds 12 items").And.Be(snapshot.Annotations.Get("summary"));
         alert.StartsAt.Should().Be(snapshot.FiredAt!.Value);
         alert.GeneratorUrl.Should().StartWith("http://rules.example:9090/graph?g0.expr=");
         alert.State.Should().Be("active");
