@@ -46,4 +46,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4014, Level = LogLevel.Warning, Message = "Closing ZooKeeper session 0x{SessionId:x} did not complete cleanly; the server expires it after the timeout")]
     public static partial void CloseFailed(ILogger logger, long sessionId, Exception exception);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Information, Message = "ZooKeeper server {Server} answers read-write; leaving read-only server {ReadOnlyServer}")]
+    public static partial void ReadWriteServerFound(ILogger logger, string server, string readOnlyServer);
+
+    [LoggerMessage(EventId = 4016, Level = LogLevel.Debug, Message = "ZooKeeper server {Server} runs version {Version} (srvr)")]
+    public static partial void ServerVersion(ILogger logger, string server, string version);
 }

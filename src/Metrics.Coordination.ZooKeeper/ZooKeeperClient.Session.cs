@@ -38,8 +38,9 @@ public sealed partial class ZooKeeperClient
                     return;
                 }
 
-                var server = _hosts[_hostIndex];
-                _hostIndex = (_hostIndex + 1) % _hosts.Length;
+                var next = Volatile.Read(ref _hostIndex);
+                var server = _hosts[next];
+                Volatile.Write(ref _hostIndex, (next + 1) % _hosts.Length);
 
                 // Like the Java client: an attempt (TCP connect + handshake) gets the timeout divided among the servers.
                 var attempt = TimeSpan.FromMilliseconds(Math.Max(250, Volatile.Read(ref _negotiatedTimeoutMs) / _hosts.Length));
@@ -78,6 +79,10 @@ public sealed partial class ZooKeeperClient
 
                 failures = 0;
                 var isReconnect = sessionId != 0 && _seenReadWriteServer;
+
+                // Watches are re-registered on every later connection, also when a session that only ever saw
+                // read-only servers is replaced by a new one on a read-write server (sessionId 0 was sent).
+                var hadConnection = sessionId != 0;
                 _seenReadWriteServer |= !response.ReadOnly;
                 Interlocked.Exchange(ref _sessionId, response.SessionId);
                 Volatile.Write(ref _password, response.Password);
@@ -93,10 +98,19 @@ public sealed partial class ZooKeeperClient
                 // The state change (and None/SyncConnected to watchers) is queued before the loops start, so it
                 // precedes the catch-up notifications SetWatches2 triggers.
                 SetState(response.ReadOnly ? ZooKeeperState.ConnectedReadOnly : ZooKeeperState.Connected, null);
-                connection.Start(response.TimeoutMs, AuthPackets(), isReconnect ? SetWatchesBatches() : []);
+                connection.Start(response.TimeoutMs, AuthPackets(), hadConnection ? SetWatchesBatches() : []);
                 _firstConnected.TrySetResult();
 
+                // While read-only, look for a read-write server in the background (like the Java client's pingRwServer).
+                using var probe = response.ReadOnly && _hosts.Length > 1 ? CancellationTokenSource.CreateLinkedTokenSource(token) : null;
+                var probing = probe is null ? Task.CompletedTask : ProbeReadWriteAsync(connection, server, probe.Token);
                 var reason = await connection.Completion.ConfigureAwait(false);
+                if (probe is not null)
+                {
+                    await probe.CancelAsync().ConfigureAwait(false);
+                    await probing.ConfigureAwait(false);
+                }
+
                 _connection = null;
                 TouchContact(connection.LastReceiveTimestamp);
                 lastError = reason;
@@ -125,6 +139,128 @@ public sealed partial class ZooKeeperClient
 
             _outgoing.Writer.TryComplete();
             FailQueued(null);
+        }
+    }
+
+    /// <summary>
+    /// Runs while connected to a read-only server: asks every other server <c>isro</c> (the four-letter word a server
+    /// answers with <c>rw</c> or <c>ro</c>; enabled on servers running with <c>readonlymode.enabled=true</c>), first
+    /// after <see cref="ReadOnlyProbeFirstDelay"/>, then with the delay doubling per round up to
+    /// <see cref="ReadOnlyProbeMaxDelay"/>. On the first <c>rw</c> it makes that server the next one tried and drops the
+    /// read-only connection, so the session loop reconnects there (requests in flight fail with ConnectionLoss).
+    /// </summary>
+    private async Task ProbeReadWriteAsync(ZooKeeperConnection connection, HostAndPort current, CancellationToken cancellationToken)
+    {
+        var delay = ReadOnlyProbeFirstDelay;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < _hosts.Length; i++)
+                {
+                    var candidate = _hosts[i];
+                    if (candidate.Equals(current))
+                    {
+                        continue;
+                    }
+
+                    if (await IsReadWriteServerAsync(candidate, cancellationToken).ConfigureAwait(false))
+                    {
+                        Log.ReadWriteServerFound(_logger, candidate.ToString(), current.ToString());
+                        Volatile.Write(ref _hostIndex, i);
+                        connection.Fail(new ConnectionLossException(null, requestSent: true, $"Left read-only server {current} for read-write server {candidate}."));
+                        return;
+                    }
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, ReadOnlyProbeMaxDelay.Ticks));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The read-only connection ended (or the client closes).
+        }
+    }
+
+    /// <summary>Whether <paramref name="server"/> answers <c>isro</c> with <c>rw</c> within a second; false on any failure.</summary>
+    private async Task<bool> IsReadWriteServerAsync(HostAndPort server, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1), _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(server.Host, server.Port, linked.Token).ConfigureAwait(false);
+            await socket.SendAsync("isro"u8.ToArray(), linked.Token).ConfigureAwait(false);
+            var buffer = new byte[8];
+            var length = 0;
+            while (length < buffer.Length)
+            {
+                var n = await socket.ReceiveAsync(buffer.AsMemory(length), linked.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                length += n;
+            }
+
+            return buffer.AsSpan(0, length).SequenceEqual("rw"u8);
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Fails <paramref name="operation"/> with <see cref="ServerVersionException"/> when the connected server is older
+    /// than <paramref name="required"/>. The version comes from the server's <c>srvr</c> answer (always enabled since
+    /// 3.5, whatever <c>4lw.commands.whitelist</c> says), asked once per connection on the first gated operation. When
+    /// disconnected or when <c>srvr</c> gives no version, the operation goes ahead.
+    /// </summary>
+    private async ValueTask EnsureServerSupportsAsync(string operation, Version required, string? path, CancellationToken cancellationToken)
+    {
+        if (_connection is not { } connection)
+        {
+            return;
+        }
+
+        var version = await connection.GetServerVersion(DetectServerVersionAsync).WaitAsync(cancellationToken).ConfigureAwait(false);
+        ServerFeatures.Check(operation, required, version, connection.Server.ToString(), path);
+    }
+
+    private async Task<Version?> DetectServerVersionAsync(HostAndPort server)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token, timeout.Token);
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(server.Host, server.Port, linked.Token).ConfigureAwait(false);
+            await socket.SendAsync("srvr"u8.ToArray(), linked.Token).ConfigureAwait(false);
+            var buffer = new byte[4096];
+            var length = 0;
+            while (length < buffer.Length)
+            {
+                var n = await socket.ReceiveAsync(buffer.AsMemory(length), linked.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                length += n;
+            }
+
+            var version = ServerFeatures.ParseSrvr(Encoding.ASCII.GetString(buffer, 0, length));
+            Log.ServerVersion(_logger, server.ToString(), version?.ToString() ?? "unknown");
+            return version;
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or OperationCanceledException)
+        {
+            Log.ServerVersion(_logger, server.ToString(), "unknown (" + ex.GetType().Name + ")");
+            return null;
         }
     }
 

@@ -24,6 +24,11 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     // the connection on every reconnect (ZOOKEEPER-706). Counted here in encoded bytes, including the 4-byte lengths.
     private const int SetWatchesBatchBytes = 128 * 1024;
 
+    // While read-only: the first isro probe of the other servers, and the longest delay between probe rounds (the
+    // Java client starts at 100 ms and doubles up to 60 s; we cap lower since a read-only spell is meant to be short).
+    private static readonly TimeSpan ReadOnlyProbeFirstDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ReadOnlyProbeMaxDelay = TimeSpan.FromSeconds(5);
+
     private static readonly OpResult.Delete DeleteResult = new();
     private static readonly OpResult.Check CheckResult = new();
 
@@ -259,12 +264,34 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
         var ttlMs = Op.CreateOp.TtlMilliseconds(mode, ttl);
         PathValidation.Validate(path, nameof(path), sequential: mode is CreateMode.PersistentSequential or CreateMode.EphemeralSequential or CreateMode.PersistentSequentialWithTtl);
         var validAcl = ValidateAcl(acl ?? Acls.OpenUnsafe);
+        if (mode is CreateMode.Container or CreateMode.PersistentWithTtl or CreateMode.PersistentSequentialWithTtl)
+        {
+            return CreateGatedAsync(path, data, mode, validAcl, ttlMs, cancellationToken);
+        }
+
         var r = Rent(Op.CreateOp.CreateOpCode(mode), path);
         r.Data = data;
         r.Mode = mode;
         r.Acl = validAcl;
         r.Ttl = ttlMs;
         return Enqueue(r, cancellationToken) ? new ValueTask<CreateResult>(r, r.Version16) : ValueTask.FromCanceled<CreateResult>(cancellationToken);
+    }
+
+    private async ValueTask<CreateResult> CreateGatedAsync(string path, ReadOnlyMemory<byte> data, CreateMode mode, IReadOnlyList<Acl> acl, long ttlMs, CancellationToken cancellationToken)
+    {
+        var ttlMode = mode is not CreateMode.Container;
+        await EnsureServerSupportsAsync(ttlMode ? "createTTL" : "createContainer", ttlMode ? ServerFeatures.Ttl : ServerFeatures.Containers, path, cancellationToken).ConfigureAwait(false);
+        var r = Rent(Op.CreateOp.CreateOpCode(mode), path);
+        r.Data = data;
+        r.Mode = mode;
+        r.Acl = acl;
+        r.Ttl = ttlMs;
+        if (!Enqueue(r, cancellationToken))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return await new ValueTask<CreateResult>(r, r.Version16).ConfigureAwait(false);
     }
 
     /// <summary>Deletes a node if its data version matches (-1: any).</summary>
@@ -338,6 +365,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     public async ValueTask<int> GetAllChildrenNumberAsync(string path, CancellationToken cancellationToken = default)
     {
         PathValidation.Validate(path, nameof(path));
+        await EnsureServerSupportsAsync("getAllChildrenNumber", ServerFeatures.GetAllChildrenNumber, path, cancellationToken).ConfigureAwait(false);
         var r = Rent(OpCode.GetAllChildrenNumber, path);
         await Submit(r, cancellationToken).ConfigureAwait(false);
         var n = r.ResultInt;
@@ -350,6 +378,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     public async ValueTask<IReadOnlyList<string>> GetEphemeralsAsync(string prefixPath = "/", CancellationToken cancellationToken = default)
     {
         PathValidation.Validate(prefixPath, nameof(prefixPath));
+        await EnsureServerSupportsAsync("getEphemerals", ServerFeatures.GetEphemerals, prefixPath, cancellationToken).ConfigureAwait(false);
         var r = Rent(OpCode.GetEphemerals, prefixPath);
         await Submit(r, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<string> result = r.ResultStrings ?? [];
@@ -437,6 +466,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown watch mode.");
         }
 
+        await EnsureServerSupportsAsync("addWatch", ServerFeatures.PersistentWatches, path, cancellationToken).ConfigureAwait(false);
         var r = Rent(OpCode.AddWatch, path);
         r.IntArgument = (int)mode;
         r.Watcher = watcher;
@@ -458,6 +488,12 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
         if (!Enum.IsDefined(type))
         {
             throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown watcher type.");
+        }
+
+        if (!local)
+        {
+            var persistent = type is WatcherType.Persistent or WatcherType.PersistentRecursive;
+            await EnsureServerSupportsAsync("removeWatches", persistent ? ServerFeatures.PersistentWatches : ServerFeatures.RemoveWatches, path, cancellationToken).ConfigureAwait(false);
         }
 
         var removed = _watches.Remove(path, type, watcher, out var serverType) ?? throw new NoWatcherException(path);
@@ -655,6 +691,12 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
             if (r.OpCode == OpCode.SetWatches2)
             {
                 Log.SetWatchesFailed(_logger, error);
+            }
+
+            if (error == ErrorCode.Unimplemented && r.OpCode == OpCode.CreateTtl)
+            {
+                r.TryComplete(new UnimplementedException(r.Path, $"Creating TTL node {r.Path} failed: the server answered Unimplemented ({(int)error}); TTL nodes need a 3.5.3+ server started with -Dzookeeper.extendedTypesEnabled=true."));
+                return;
             }
 
             r.TryComplete(ZooKeeperException.Create(error, r.Path));

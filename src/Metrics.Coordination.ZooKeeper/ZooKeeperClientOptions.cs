@@ -34,7 +34,21 @@ public sealed class ZooKeeperClientOptions
     /// <summary>The largest frame accepted; a longer length prefix breaks the connection. Default: <see cref="DefaultMaxFrameSize"/>.</summary>
     public int MaxFrameSize { get; set; } = DefaultMaxFrameSize;
 
-    /// <summary>Whether a read-only server (partitioned from its quorum) may serve this client. Default: false.</summary>
+    /// <summary>
+    /// Whether a read-only server (a member cut off from its quorum, running with <c>readonlymode.enabled=true</c>) may
+    /// serve this client (the handshake's <c>readOnly</c> flag). Default: false (such a server closes the connection).
+    /// </summary>
+    /// <remarks>
+    /// On a read-only server the state is <see cref="ZooKeeperState.ConnectedReadOnly"/>: reads work, writes fail with
+    /// <see cref="NotReadOnlyException"/> (error -119). Meanwhile the client asks the other servers <c>isro</c> (first
+    /// after 100 ms, then doubling up to 5 s) and, on the first that answers <c>rw</c>, drops the read-only connection
+    /// and reconnects there (ConnectedReadOnly → Suspended → Connected; requests in flight fail with ConnectionLoss).
+    /// A session first established on a read-write server is re-attached on read-only and read-write servers alike
+    /// and keeps its id and ephemerals. A session that has only ever seen read-only servers is not a real session
+    /// (the read-only server's own; it cannot own ephemerals): like the Java client we send session id 0 until a
+    /// read-write server accepted us, so moving to read-write creates a new session (a new <see cref="ZooKeeperClient.SessionId"/>)
+    /// and re-registers the watches on it. The client-side session timer only runs once a read-write server was seen.
+    /// </remarks>
     public bool CanBeReadOnly { get; set; }
 
     /// <summary>

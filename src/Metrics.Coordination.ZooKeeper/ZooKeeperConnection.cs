@@ -50,6 +50,7 @@ internal sealed class ZooKeeperConnection
     private TimeSpan _pingInterval;
     private TimeSpan _readTimeout;
     private Task? _run;
+    private Task<Version?>? _serverVersion;
 
     private ZooKeeperConnection(ZooKeeperClient client, Socket socket, HostAndPort server, Channel<Request> outgoing, byte[] chroot, int maxFrame, TimeProvider time)
     {
@@ -69,6 +70,19 @@ internal sealed class ZooKeeperConnection
     }
 
     public HostAndPort Server { get; }
+
+    /// <summary>The server's version, detected once per connection by <paramref name="detect"/> on first need (null: unknown).</summary>
+    public Task<Version?> GetServerVersion(Func<HostAndPort, Task<Version?>> detect)
+    {
+        var task = Volatile.Read(ref _serverVersion);
+        if (task is null)
+        {
+            var created = detect(Server);
+            task = Interlocked.CompareExchange(ref _serverVersion, created, null) ?? created;
+        }
+
+        return task;
+    }
 
     /// <summary>Ends (with the reason) once the connection failed and every loop has stopped.</summary>
     public Task<Exception> Completion => (Task<Exception>?)_run ?? _failed.Task;

@@ -146,7 +146,7 @@ public sealed class InvalidAclException(string? path = null) : ZooKeeperExceptio
 public sealed class NoWatcherException(string? path = null) : ZooKeeperException(ErrorCode.NoWatcher, path);
 
 /// <summary>The server does not implement the operation (for example TTL nodes without <c>zookeeper.extendedTypesEnabled</c>).</summary>
-public sealed class UnimplementedException(string? path = null) : ZooKeeperException(ErrorCode.Unimplemented, path);
+public sealed class UnimplementedException(string? path = null, string? message = null) : ZooKeeperException(ErrorCode.Unimplemented, path, message);
 
 /// <summary>The server refused the arguments (invalid path, TTL, ...).</summary>
 public sealed class BadArgumentsException(string? path = null, string? message = null) : ZooKeeperException(ErrorCode.BadArguments, path, message);
@@ -156,3 +156,29 @@ public sealed class NotReadOnlyException(string? path = null) : ZooKeeperExcepti
 
 /// <summary>The server broke the protocol (bad frame length, reply out of order, truncated record); the connection is dropped.</summary>
 internal sealed class ZooKeeperProtocolException(string message) : IOException(message);
+
+/// <summary>
+/// The connected server is too old for the operation: the client refused to send it (an older server would answer an
+/// opcode it does not know by closing the connection). <see cref="ZooKeeperException.Code"/> is
+/// <see cref="ErrorCode.Unimplemented"/>; not transient (unless the client later connects to a newer server).
+/// </summary>
+public sealed class ServerVersionException : ZooKeeperException
+{
+    /// <summary>Creates the exception for <paramref name="operation"/>, which needs <paramref name="requiredVersion"/>.</summary>
+    public ServerVersionException(string operation, Version requiredVersion, Version serverVersion, string server, string? path = null)
+        : base(ErrorCode.Unimplemented, path, $"{operation} needs ZooKeeper {requiredVersion} or later; the connected server {server} runs {serverVersion}{(path is null ? string.Empty : " (path " + path + ")")}.")
+    {
+        Operation = operation;
+        RequiredVersion = requiredVersion;
+        ServerVersion = serverVersion;
+    }
+
+    /// <summary>The operation refused (as the protocol names it: <c>addWatch</c>, <c>getEphemerals</c>, ...).</summary>
+    public string Operation { get; }
+
+    /// <summary>The oldest server version that implements it.</summary>
+    public Version RequiredVersion { get; }
+
+    /// <summary>The connected server's version (from its <c>srvr</c> answer).</summary>
+    public Version ServerVersion { get; }
+}

@@ -29,6 +29,12 @@ public sealed class ZooKeeperServerOptions
     /// <summary>More JVM arguments (before the main class).</summary>
     public List<string> JvmArguments { get; init; } = [];
 
+    /// <summary>
+    /// Runs the server with <c>-Dreadonlymode.enabled=true</c>: a member cut off from its quorum serves reads to
+    /// clients that accept read-only servers, and answers the <c>isro</c> four-letter word. Default: false.
+    /// </summary>
+    public bool ReadOnlyModeEnabled { get; init; }
+
     /// <summary>How long to wait for <c>ruok</c>/<c>srvr</c>. Default: 60 s.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -136,6 +142,11 @@ public sealed class ZooKeeperServer : IAsyncDisposable
             "-Dzookeeper.admin.enableServer=false",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
         };
+        if (_options.ReadOnlyModeEnabled)
+        {
+            arguments.Add("-Dreadonlymode.enabled=true");
+        }
+
         arguments.AddRange(_options.JvmArguments);
         arguments.AddRange(["-cp", JarPath + ":" + slf4j, "org.apache.zookeeper.server.quorum.QuorumPeerMain", _directory.Combine("zoo.cfg")]);
         _process = PeerProcess.Start(java, arguments, _directory.Path, name: MyId is { } id ? $"zookeeper-{id}" : "zookeeper");

@@ -54,6 +54,117 @@ public class FakeServerTests
         _ = outcome;
     }
 
+    [Test]
+    public async Task ReadOnly_ProbesOtherServersWithIsro_MovesToTheFirstReadWriteOne_WithSessionIdZero()
+    {
+        // Two scripted servers: one read-only that never drops us, one that refuses handshakes and answers isro "ro"
+        // until it turns read-write. The client must leave the read-only server by itself.
+        using var readOnly = Listen();
+        using var readWrite = Listen();
+        var rwReady = false;
+        var roConnections = 0;
+        long rwSessionIdSent = -1;
+        _ = AcceptAllAsync(readOnly, async stream =>
+        {
+            Interlocked.Increment(ref roConnections);
+            await ReadFrameAsync(stream);
+            await stream.WriteAsync(ConnectResponse(0x5151, readOnly: true));
+            await AnswerEverythingAsync(stream);
+        });
+        _ = AcceptAllAsync(readWrite, async stream =>
+        {
+            var head = new byte[4];
+            await stream.ReadExactlyAsync(head);
+            if (head.AsSpan().SequenceEqual("isro"u8))
+            {
+                await stream.WriteAsync(Volatile.Read(ref rwReady) ? "rw"u8.ToArray() : "ro"u8.ToArray());
+                return;
+            }
+
+            var body = new byte[BinaryPrimitives.ReadInt32BigEndian(head)];
+            await stream.ReadExactlyAsync(body);
+            if (!Volatile.Read(ref rwReady))
+            {
+                return;
+            }
+
+            Interlocked.Exchange(ref rwSessionIdSent, BinaryPrimitives.ReadInt64BigEndian(body.AsSpan(16)));
+            await stream.WriteAsync(ConnectResponse(0x7777, readOnly: false));
+            await AnswerEverythingAsync(stream);
+        });
+
+        var roEndpoint = "127.0.0.1:" + ((IPEndPoint)readOnly.LocalEndPoint!).Port;
+        var rwEndpoint = "127.0.0.1:" + ((IPEndPoint)readWrite.LocalEndPoint!).Port;
+        await using var zk = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions
+        {
+            ConnectionString = roEndpoint + "," + rwEndpoint,
+            SessionTimeout = TimeSpan.FromSeconds(30),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            CanBeReadOnly = true,
+        });
+        zk.State.Should().Be(ZooKeeperState.ConnectedReadOnly);
+        zk.Server.Should().Be(roEndpoint);
+        zk.SessionId.Should().Be(0x5151);
+
+        Volatile.Write(ref rwReady, true);
+        await Eventually(() => zk.State == ZooKeeperState.Connected, "the isro probe finds the read-write server");
+        zk.Server.Should().Be(rwEndpoint);
+        zk.SessionId.Should().Be(0x7777);
+        Interlocked.Read(ref rwSessionIdSent).Should().Be(0, "a session that only saw a read-only server is not a real session");
+        Volatile.Read(ref roConnections).Should().Be(1, "the read-only server never dropped the client; the client left");
+    }
+
+    /// <summary>Answers every request with an empty success reply (enough for ping and closeSession).</summary>
+    private static async Task AnswerEverythingAsync(NetworkStream stream)
+    {
+        while (true)
+        {
+            var request = await ReadFrameAsync(stream);
+            await stream.WriteAsync(Frame([.. request.AsSpan(0, 4).ToArray(), .. Long(1), .. Int(0)]));
+        }
+    }
+
+    private static Socket Listen()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(8);
+        return listener;
+    }
+
+    private static async Task AcceptAllAsync(Socket listener, Func<NetworkStream, Task> serve)
+    {
+        while (true)
+        {
+            Socket s;
+            try
+            {
+                s = await listener.AcceptAsync();
+            }
+            catch (Exception)
+            {
+                return;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                using var socket = s;
+                using var stream = new NetworkStream(socket);
+                try
+                {
+                    await serve(stream);
+                }
+                catch (Exception)
+                {
+                    // The client went away.
+                }
+            });
+        }
+    }
+
+    private static byte[] ConnectResponse(long sessionId, bool readOnly) =>
+        Frame([.. Int(0), .. Int(30000), .. Long(sessionId), .. Int(16), .. new byte[16], (byte)(readOnly ? 1 : 0)]);
+
     private static async Task Eventually(Func<bool> condition, string because)
     {
         for (var i = 0; i < 200 && !condition(); i++)

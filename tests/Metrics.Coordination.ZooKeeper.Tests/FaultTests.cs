@@ -138,6 +138,48 @@ public class FaultTests : ServerFixture
     }
 
     [Test]
+    public async Task StalledWhileTheServerExpiresTheSession_ReconnectIsAnsweredWithTimeoutZero_ReportsServerReportedExpiry()
+    {
+        // The client-side timer path is covered above. Here the server expires the session while the client's own
+        // timer is far from due (10 s): the link is stalled, the session is closed server-side (as Curator's
+        // KillSession does: re-attach with the id and password, then closeSession), then the link heals. The server
+        // dropped our connection, so the client reconnects and the server answers the handshake with timeOut 0.
+        await using var proxy = new TcpProxy(Server.ClientPort);
+        var zk = await ConnectAsync(proxy.Endpoint, TimeSpan.FromSeconds(10));
+        var observer = await ConnectAsync();
+        var path = UniquePath("server-expired");
+        await zk.CreateAsync(path, Bytes(""), CreateMode.Ephemeral);
+        var events = new EventLog();
+        await zk.ExistsAsync(path, events.Watcher);
+        var expired = new TaskCompletionSource<ZooKeeperStateChange>(TaskCreationOptions.RunContinuationsAsynchronously);
+        zk.StateChanged += (_, c) =>
+        {
+            if (c.Current == ZooKeeperState.Expired)
+            {
+                expired.TrySetResult(c);
+            }
+        };
+
+        var clock = Stopwatch.StartNew();
+        proxy.Stall();
+        var pending = zk.GetDataAsync(path).AsTask();
+        await RawSession.CloseAsync(Server.ClientPort, zk.SessionId, zk.SessionPassword.ToArray());
+        await Eventually(async () => await observer.ExistsAsync(path) is null, TimeSpan.FromSeconds(10), "the server closed the session and deleted its ephemeral");
+        proxy.Resume();
+
+        var change = await expired.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "the server reported the expiry before the client's own timer could");
+        change.Reason.Should().BeOfType<SessionExpiredException>();
+        change.Reason!.Message.Should().Contain("reported the session").And.NotContain("declared by the client");
+        zk.State.Should().Be(ZooKeeperState.Expired);
+        await FluentActions.Awaiting(() => pending.WaitAsync(TimeSpan.FromSeconds(10))).Should().ThrowAsync<ZooKeeperException>()
+            .Where(e => e is SessionExpiredException || (e is ConnectionLossException && ((ConnectionLossException)e).RequestSent), "a request in flight when the link broke may have reached the server");
+        await events.WaitForAsync(e => e.Type == EventType.None && e.State == KeeperState.Expired);
+        await FluentActions.Awaiting(async () => await zk.GetDataAsync(path)).Should().ThrowAsync<SessionExpiredException>();
+        await FluentActions.Awaiting(async () => await zk.CreateAsync(path, Bytes(""))).Should().ThrowAsync<SessionExpiredException>();
+    }
+
+    [Test]
     public async Task Stall_ShorterThanTheTimeout_KeepsTheSession()
     {
         await using var proxy = new TcpProxy(Server.ClientPort);

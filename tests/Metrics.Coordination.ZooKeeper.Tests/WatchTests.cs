@@ -276,12 +276,17 @@ public class ReaperTests : ServerFixture
     }
 
     [Test]
-    public async Task Ttl_WithoutExtendedTypes_IsUnimplemented()
+    public async Task Ttl_WithoutExtendedTypes_IsUnimplemented_WithAClearMessage()
     {
         await using var server = await Testing.ZooKeeperServer.StartAsync(new Testing.ZooKeeperServerOptions { ExtendedTypesEnabled = false });
         var zk = await ConnectAsync(server.ConnectionString);
-        await FluentActions.Awaiting(async () => await zk.CreateAsync("/ttl", Bytes(""), CreateMode.PersistentWithTtl, ttl: TimeSpan.FromSeconds(5)))
+        var e = await FluentActions.Awaiting(async () => await zk.CreateAsync("/ttl", Bytes(""), CreateMode.PersistentWithTtl, ttl: TimeSpan.FromSeconds(5)))
             .Should().ThrowAsync<UnimplementedException>();
+        e.Which.Code.Should().Be(ErrorCode.Unimplemented);
+        e.Which.Path.Should().Be("/ttl");
+        e.Which.Message.Should().Contain("TTL node /ttl").And.Contain("zookeeper.extendedTypesEnabled=true");
+        zk.State.Should().Be(ZooKeeperState.Connected, "the server answered with an error code; the connection stays");
+        (await zk.ExistsAsync("/ttl")).Should().BeNull();
         await zk.DisposeAsync();
     }
 }
