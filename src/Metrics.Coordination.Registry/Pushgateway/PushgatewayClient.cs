@@ -22,10 +22,6 @@ public sealed class PushgatewayClient : IDisposable
     /// <summary>The media type of the pushed body: Prometheus text 0.0.4, which every Pushgateway version reads.</summary>
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-    // The start of an error answer kept for the exception: the Pushgateway explains a refusal in one line or a
-    // few (an inconsistent family, a bad label); 4 KiB keeps that whole without holding a large HTML page.
-    private const int MaxErrorBodyBytes = 4096;
-
     // The pushed body's first buffer: a small batch job's registry (a few dozen series) fits without growing.
     private const int InitialBodyBytes = 4096;
 
@@ -227,7 +223,7 @@ public sealed class PushgatewayClient : IDisposable
                     }
 
                     status = response.StatusCode;
-                    responseText = await ReadErrorBodyAsync(response, linked.Token).ConfigureAwait(false);
+                    responseText = await Shared.HttpErrorBody.ReadAsync(response, linked.Token).ConfigureAwait(false);
                     if ((int)response.StatusCode < 500)
                     {
                         throw new PushgatewayException(
@@ -275,31 +271,6 @@ public sealed class PushgatewayClient : IDisposable
     {
         var ceiling = Math.Min(_maxDelay.Ticks, _initialDelay.Ticks * Math.Pow(2, Math.Min(attempt - 1, 30)));
         return TimeSpan.FromTicks((long)(ceiling * (0.5 + (Random.Shared.NextDouble() * 0.5))));
-    }
-
-    private static async Task<string> ReadErrorBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(MaxErrorBodyBytes);
-            try
-            {
-                var length = 0;
-                int read;
-                while (length < MaxErrorBodyBytes &&
-                       (read = await stream.ReadAsync(buffer.AsMemory(length, MaxErrorBodyBytes - length), cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    length += read;
-                }
-
-                return Encoding.UTF8.GetString(buffer, 0, length).Trim();
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
     }
 
     /// <summary>The URL without user info, for messages and logs.</summary>

@@ -28,10 +28,6 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
     /// <summary>The request path Alertmanager's API v2 takes alerts on, after the base URL and path prefix.</summary>
     public const string AlertsPath = "api/v2/alerts";
 
-    // The start of an error answer kept for the log: Alertmanager explains a 400 in one JSON string ("invalid label
-    // set: ..."); 4 KiB keeps that whole without holding a large proxy error page.
-    private const int MaxErrorBodyBytes = 4096;
-
     // A body's first buffer: a batch of 64 alerts with a handful of labels and a summary each is around 16 KiB.
     private const int InitialBodyBytes = 16 * 1024;
 
@@ -526,7 +522,7 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
                 return Outcome.Delivered;
             }
 
-            var text = await ReadErrorBodyAsync(response, linked.Token).ConfigureAwait(false);
+            var text = await Shared.HttpErrorBody.ReadAsync(response, linked.Token).ConfigureAwait(false);
             target.ObserveLatency(_time.GetElapsedTime(start));
             var retryAfter = response.Headers.RetryAfter?.Delta;
             var retryable = status >= 500 || status == 429;
@@ -685,31 +681,6 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
         }
 
         return delay;
-    }
-
-    private static async Task<string> ReadErrorBodyAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(MaxErrorBodyBytes);
-            try
-            {
-                var length = 0;
-                int read;
-                while (length < MaxErrorBodyBytes &&
-                       (read = await stream.ReadAsync(buffer.AsMemory(length, MaxErrorBodyBytes - length), cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    length += read;
-                }
-
-                return Encoding.UTF8.GetString(buffer, 0, length).Trim();
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
     }
 
     private readonly record struct QueuedAlert(NotificationAlert Alert, long Token);
