@@ -656,6 +656,12 @@ public sealed class LeaderLatch : IAsyncDisposable
         {
             reason = LeadershipLossReason.SessionTimeoutElapsed;
         }
+        else if (reason == LeadershipLossReason.SessionExpired && LeaseRanOut(term))
+        {
+            // The client declares the session expired at the same instant the kept lease runs out (both measure the
+            // session timeout from the last server contact); whichever timer fires first, the cause is the lease.
+            reason = LeadershipLossReason.SessionTimeoutElapsed;
+        }
 
         term.End();
         _term = null;
@@ -664,6 +670,14 @@ public sealed class LeaderLatch : IAsyncDisposable
         {
             _callbacks.Writer.TryWrite(new Callback(term, false, reason));
         }
+    }
+
+    private bool LeaseRanOut(LeaderTerm term)
+    {
+        var client = _termClient;
+        return _policy == LeaderSuspensionPolicy.KeepUntilSessionTimeout
+            && client is not null
+            && client.Time.GetElapsedTime(client.LastServerContactTimestamp) >= client.SessionTimeout;
     }
 
     private async Task CloseInLoopAsync(LeaderLatchCloseMode mode)
