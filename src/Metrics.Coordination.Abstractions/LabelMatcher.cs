@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Metrics.Coordination.Shared;
 
 namespace Metrics.Coordination.Abstractions;
 
@@ -38,9 +39,9 @@ public sealed class LabelMatcher
         {
             try
             {
-                // Anchored with \A and \z: .NET's $ would also match before a final newline, which RE2 does not.
-                // Singleline: "." matches newline, as RE2 does with the s flag Prometheus sets.
-                _regex = new Regex(@"\A(?:" + value + @")\z", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(5));
+                // RE2 syntax translated as everywhere else; anchored (.NET's $ would also match before a final
+                // newline, RE2's does not); "." matches newline, as RE2 does with the s flag Prometheus sets.
+                _regex = new GoRegex(value, anchored: true, dotAll: true, TimeSpan.FromSeconds(5)).Regex;
             }
             catch (ArgumentException ex)
             {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
+using Metrics.Coordination.Shared;
 
 namespace Metrics.Coordination.Abstractions.Relabeling;
 
@@ -151,9 +152,10 @@ public sealed class RelabelConfig
 
         try
         {
-            return new GoRegex(Regex);
+            // Anchored as Prometheus anchors relabel regexes; a second-long match is already a bug in a scrape loop.
+            return new GoRegex(Regex, anchored: true, dotAll: false, TimeSpan.FromSeconds(1));
         }
-        catch (ArgumentException ex)
+        catch (GoRegexSyntaxException ex)
         {
             throw new RelabelConfigException($"error parsing regexp `{Regex}`: {ex.Message}", ex);
         }

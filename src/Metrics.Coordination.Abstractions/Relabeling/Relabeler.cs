@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Metrics.Coordination.Shared;
 
 namespace Metrics.Coordination.Abstractions.Relabeling;
 

@@ -26,10 +26,10 @@ internal static class PrometheusFunctions
             GoValue.FromString(Deref(a[0]).Labels.TryGetValue("__value__", out var v) ? v : string.Empty));
         yield return new GoFunction("args", [ParamType.Any], variadic: true, (_, a) => Args(a));
         yield return new GoFunction("reReplaceAll", [ParamType.String, ParamType.String, ParamType.String], variadic: false, (_, a) =>
-            GoValue.FromString(GoRegex.ReplaceAll(GoRegex.MustCompile(a[0].Str), a[2].Str, a[1].Str)));
+            GoValue.FromString(TemplateRegex.ReplaceAll(TemplateRegex.MustCompile(a[0].Str), a[2].Str, a[1].Str)));
         yield return new GoFunction("safeHtml", OneString, variadic: false, (_, a) => GoValue.FromHtml(a[0].Str));
         yield return new GoFunction("match", [ParamType.String, ParamType.String], variadic: false, (_, a) =>
-            GoValue.FromBool(GoRegex.Compile(a[0].Str).IsMatch(a[1].Str)));
+            GoValue.FromBool(TemplateRegex.IsMatch(TemplateRegex.Compile(a[0].Str), a[1].Str)));
         yield return new GoFunction("title", OneString, variadic: false, (_, a) => GoValue.FromString(Title(a[0].Str)));
         yield return new GoFunction("toUpper", OneString, variadic: false, (_, a) => GoValue.FromString(MapCase(a[0].Str, upper: true)));
         yield return new GoFunction("toLower", OneString, variadic: false, (_, a) => GoValue.FromString(MapCase(a[0].Str, upper: false)));

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Metrics.Coordination.Abstractions;
+using Metrics.Coordination.Shared;
 
 namespace Metrics.Coordination.Rules.PromQL;
 
@@ -423,12 +424,12 @@ internal sealed partial class Evaluator
         var repl = ((StringValue)Eval(call.Args[2], g)).Text;
         var src = ((StringValue)Eval(call.Args[3], g)).Text;
         var pattern = ((StringValue)Eval(call.Args[4], g)).Text;
-        Regex regex;
+        GoRegex regex;
         try
         {
-            regex = new Regex(@"\A(?:" + GoRegex.Translate(pattern) + @")\z", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(10));
+            regex = new GoRegex(pattern, anchored: true, dotAll: true, TimeSpan.FromSeconds(10));
         }
-        catch (ArgumentException ex)
+        catch (GoRegexSyntaxException ex)
         {
             throw ExecError($"invalid regular expression in label_replace(): {pattern}: {ex.Message}");
         }
@@ -446,7 +447,7 @@ internal sealed partial class Evaluator
                 return metric;
             }
 
-            return metric.With(dst, GoRegex.Expand(regex, match, repl));
+            return metric.With(dst, regex.Expand(repl, match));
         });
     }
 
@@ -520,100 +521,6 @@ internal sealed partial class Evaluator
         }
 
         return builder.ToValue();
-    }
-}
-
-/// <summary>Go regexp syntax that .NET spells differently, and Go's template expansion.</summary>
-internal static class GoRegex
-{
-    /// <summary>Rewrites Go-only syntax: <c>(?P&lt;name&gt;</c> named groups.</summary>
-    public static string Translate(string pattern) => pattern.Replace("(?P<", "(?<", StringComparison.Ordinal);
-
-    /// <summary>Go's <c>Regexp.ExpandString</c>: <c>$1</c>, <c>${1}</c>, <c>$name</c>, <c>${name}</c>, <c>$$</c>; names take the longest run of word characters; unknown groups expand to nothing.</summary>
-    public static string Expand(Regex regex, Match match, string template)
-    {
-        var sb = new StringBuilder();
-        var i = 0;
-        while (i < template.Length)
-        {
-            var c = template[i];
-            if (c != '$' || i + 1 >= template.Length)
-            {
-                sb.Append(c);
-                i++;
-                continue;
-            }
-
-            var next = template[i + 1];
-            if (next == '$')
-            {
-                sb.Append('$');
-                i += 2;
-                continue;
-            }
-
-            string name;
-            int end;
-            if (next == '{')
-            {
-                var close = template.IndexOf('}', i + 2);
-                if (close < 0)
-                {
-                    sb.Append('$');
-                    i++;
-                    continue;
-                }
-
-                name = template[(i + 2)..close];
-                end = close + 1;
-                if (name.Length == 0 || !name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_'))
-                {
-                    sb.Append('$');
-                    i++;
-                    continue;
-                }
-            }
-            else
-            {
-                var j = i + 1;
-                while (j < template.Length && (char.IsAsciiLetterOrDigit(template[j]) || template[j] == '_'))
-                {
-                    j++;
-                }
-
-                if (j == i + 1)
-                {
-                    sb.Append('$');
-                    i++;
-                    continue;
-                }
-
-                name = template[(i + 1)..j];
-                end = j;
-            }
-
-            Group? group = null;
-            if (int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var num))
-            {
-                if (num < regex.GetGroupNumbers().Length && regex.GetGroupNumbers().Contains(num))
-                {
-                    group = match.Groups[num];
-                }
-            }
-            else if (regex.GetGroupNames().Contains(name))
-            {
-                group = match.Groups[name];
-            }
-
-            if (group is { Success: true })
-            {
-                sb.Append(group.Value);
-            }
-
-            i = end;
-        }
-
-        return sb.ToString();
     }
 }
 

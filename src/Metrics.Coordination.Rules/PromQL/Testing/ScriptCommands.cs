@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Storage;
+using Metrics.Coordination.Shared;
 
 namespace Metrics.Coordination.Rules.PromQL.Testing;
 
@@ -309,7 +310,7 @@ public sealed partial class PromQLTestScript
             }
             else if (rest.StartsWith("regex:", StringComparison.Ordinal))
             {
-                matcher = (null, new Regex(GoRegex.Translate(rest[6..].Trim()), RegexOptions.CultureInvariant));
+                matcher = (null, new GoRegex(rest[6..].Trim(), anchored: false, dotAll: false, Regex.InfiniteMatchTimeout).Regex);
             }
 
             switch (what)
