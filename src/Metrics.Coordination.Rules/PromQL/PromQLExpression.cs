@@ -1,3 +1,5 @@
+using Metrics.Coordination.Abstractions;
+
 namespace Metrics.Coordination.Rules.PromQL;
 
 /// <summary>Parser settings. Defaults match a Prometheus 3 server started without feature flags.</summary>
@@ -56,6 +58,24 @@ public sealed class PromQLExpression
         var root = Parser.Parse(query, options?.EnableExperimentalFunctions ?? false, options?.EnableDurationExpressions ?? false, options?.EnableFillModifiers ?? false,
             options?.EnableExtendedRangeSelectors ?? false);
         return new PromQLExpression(query, root);
+    }
+
+    /// <summary>
+    /// Parses a series selector alone (<c>up</c>, <c>{job=~"api|web"}</c>), as the <c>match[]</c> parameter of
+    /// Prometheus's series and label APIs takes it, and returns its matchers, the metric-name matcher first. Throws
+    /// <see cref="PromQLParseException"/> when the text is not a selector (an offset, <c>@</c> or any other expression)
+    /// or has no matcher that rejects the empty string.
+    /// </summary>
+    public static LabelMatcher[] ParseSeriesSelector(string selector)
+    {
+        ArgumentNullException.ThrowIfNull(selector);
+        var vs = Parser.ParseSelector(selector);
+        if (vs.OffsetMs != 0 || vs.OffsetExpr is not null || vs.AtMs is not null || vs.AtKind != AtKind.None)
+        {
+            throw new PromQLParseException(selector, 0, selector.Length, "expected a series selector without offset or @ modifier");
+        }
+
+        return vs.AllMatchers();
     }
 
     internal static PromQLExpression FromTree(string query, Expr root) => new(query, root);
