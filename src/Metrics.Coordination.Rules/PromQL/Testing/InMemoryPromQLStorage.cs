@@ -26,7 +26,7 @@ public sealed class InMemoryPromQLStorage : IPromQLTestStorage
         lock (_lock)
         {
             // Snapshot the series that have samples in range, sorted by labels.
-            var list = new List<MemorySeries>();
+            var list = new List<ArraySeries>();
             foreach (var (labels, samples) in _series)
             {
                 var t = new List<long>();
@@ -42,7 +42,7 @@ public sealed class InMemoryPromQLStorage : IPromQLTestStorage
 
                 if (t.Count > 0)
                 {
-                    list.Add(new MemorySeries(labels, [.. t], [.. v]));
+                    list.Add(new ArraySeries(labels, [.. t], [.. v]));
                 }
             }
 
@@ -110,7 +110,7 @@ public sealed class InMemoryPromQLStorage : IPromQLTestStorage
         public void Rollback() => _pending.Clear();
     }
 
-    private sealed class MemoryQuerier(InMemoryPromQLStorage storage, List<MemorySeries> series) : IQuerier
+    private sealed class MemoryQuerier(InMemoryPromQLStorage storage, List<ArraySeries> series) : IQuerier
     {
         public IEnumerable<ISeries> Select(bool sorted, SelectHints hints, params LabelMatcher[] matchers)
         {
@@ -132,74 +132,6 @@ public sealed class InMemoryPromQLStorage : IPromQLTestStorage
 
         public void Dispose()
         {
-        }
-    }
-
-    private sealed class MemorySeries(Labels labels, long[] t, double[] v) : ISeries
-    {
-        public Labels Labels { get; } = labels;
-
-        public ISampleIterator Iterator(ISampleIterator? reuse = null)
-        {
-            if (reuse is MemoryIterator it)
-            {
-                it.Reset(t, v);
-                return it;
-            }
-
-            return new MemoryIterator(t, v);
-        }
-    }
-
-    private sealed class MemoryIterator(long[] t, double[] v) : ISampleIterator
-    {
-        private long[] _t = t;
-        private double[] _v = v;
-        private int _i = -1;
-
-        public long Timestamp => _t[_i];
-
-        public double Value => _v[_i];
-
-        public Exception? Error => null;
-
-        public void Reset(long[] t, double[] v)
-        {
-            _t = t;
-            _v = v;
-            _i = -1;
-        }
-
-        public bool Next()
-        {
-            if (_i < _t.Length)
-            {
-                _i++;
-            }
-
-            return _i < _t.Length;
-        }
-
-        public bool Seek(long timestampMs)
-        {
-            if (_i < 0)
-            {
-                _i = 0;
-            }
-
-            if (_i >= _t.Length)
-            {
-                return false;
-            }
-
-            if (_t[_i] >= timestampMs)
-            {
-                return true;
-            }
-
-            var idx = Array.BinarySearch(_t, _i, _t.Length - _i, timestampMs);
-            _i = idx >= 0 ? idx : ~idx;
-            return _i < _t.Length;
         }
     }
 }
