@@ -36,6 +36,9 @@ internal sealed class Alert(Labels labels, Labels annotations, double value, lon
 
     public long ValidUntilMs { get; set; }
 
+    /// <summary>The fencing token of the term in which it was last sent (0: never sent, or no terms).</summary>
+    public long LastSentTerm { get; set; }
+
     public long KeepFiringSinceMs { get; set; }
 
     /// <summary>Prometheus's <c>needsSending</c>: never pending ones; a resolution not sent yet; else once per resend delay.</summary>

@@ -22,6 +22,14 @@ internal sealed class RuleEnvironment
 
     public ILeadershipGate LeadershipGate { get; init; } = AlwaysLeaderGate.Instance;
 
+    public IAlertStateStore? AlertStateStore { get; init; }
+
+    public string InstanceId { get; init; } = "";
+
+    public TimeSpan AlertStateTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public int AlertStateLoadAttempts { get; init; } = 3;
+
     public long ResendDelayMs { get; init; } = 60_000;
 
     public long OutageToleranceMs { get; init; } = 3_600_000;
@@ -31,6 +39,8 @@ internal sealed class RuleEnvironment
     public Labels ExternalLabels { get; init; } = Labels.Empty;
 
     public string ExternalUrl { get; init; } = "";
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public required ILogger Logger { get; init; }
 

@@ -13,7 +13,7 @@ namespace Metrics.Coordination.Rules;
 /// vanished, alert notification through the leadership gate. Not thread-safe for concurrent evaluations: one loop
 /// (or one test runner) drives it.
 /// </summary>
-internal sealed class RuleGroup
+internal sealed partial class RuleGroup
 {
     private readonly Lock _lock = new();
     private long _lastEvaluationMs;
@@ -237,6 +237,8 @@ internal sealed class RuleGroup
                 }
             }
         }
+
+        CopyHandOverStateFrom(old);
     }
 
     public RuleGroupSnapshot Snapshot()
@@ -258,12 +260,12 @@ internal sealed class RuleGroup
     private void SendAlerts(RuleEnvironment env, AlertingRule rule, long tsMs)
     {
         // Evaluation and state go on without the gate; only a leader marks alerts sent, so a new leader sends at once.
-        if (env.AlertSender is null || !env.LeadershipGate.IsLeader)
+        if (env.AlertSender is null || !MaySend(env))
         {
             return;
         }
 
-        var due = rule.TakeAlertsToSend(tsMs, env.ResendDelayMs, IntervalMs);
+        var due = rule.TakeAlertsToSend(tsMs, env.ResendDelayMs, IntervalMs, env.LeadershipGate.FencingToken);
         if (due.Count == 0)
         {
             return;

@@ -26,6 +26,26 @@ public sealed class RuleManagerOptions
     /// <summary>Whether this replica may send notifications now. Default <see cref="AlwaysLeaderGate.Instance"/>.</summary>
     public ILeadershipGate LeadershipGate { get; set; } = AlwaysLeaderGate.Instance;
 
+    /// <summary>
+    /// Where the leader publishes its alert state and a new leader loads it (alert state hand-over, see
+    /// <see cref="IAlertStateStore"/>), or null for none: a new leader then starts from its own evaluation state (its own
+    /// <c>for</c> clocks and <c>startsAt</c>). Default null.
+    /// </summary>
+    public IAlertStateStore? AlertStateStore { get; set; }
+
+    /// <summary>This replica's id, recorded as the publisher of alert state. Default: the machine name and process id.</summary>
+    public string InstanceId { get; set; } = Environment.MachineName + "/" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// How long one load or publication of alert state may take. A new leader that cannot load the published state
+    /// sends nothing for that group and retries at the next evaluation; after <see cref="AlertStateLoadAttempts"/>
+    /// failed attempts in a term it gives up and sends from its own state (logged as an error). Default 5 s.
+    /// </summary>
+    public TimeSpan AlertStateTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many evaluations in a row a new leader tries to load the published alert state before it sends from its own. Default 3.</summary>
+    public int AlertStateLoadAttempts { get; set; } = 3;
+
     /// <summary>The interval of groups that set none (Prometheus's global <c>evaluation_interval</c>). Default 1 minute.</summary>
     public TimeSpan EvaluationInterval { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -93,6 +113,9 @@ public sealed class RuleManager : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options.LoggerFactory, nameof(options.LoggerFactory));
         ArgumentNullException.ThrowIfNull(options.ExternalLabels, nameof(options.ExternalLabels));
         ArgumentNullException.ThrowIfNull(options.ExternalUrl, nameof(options.ExternalUrl));
+        ArgumentNullException.ThrowIfNull(options.InstanceId, nameof(options.InstanceId));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.AlertStateTimeout, TimeSpan.Zero, nameof(options.AlertStateTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.AlertStateLoadAttempts, 1, nameof(options.AlertStateLoadAttempts));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.EvaluationInterval, TimeSpan.FromMilliseconds(1), nameof(options.EvaluationInterval));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.QueryOffset, TimeSpan.Zero, nameof(options.QueryOffset));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.ResendDelay, TimeSpan.Zero, nameof(options.ResendDelay));
@@ -110,11 +133,16 @@ public sealed class RuleManager : IAsyncDisposable
             Appendable = options.Appendable,
             AlertSender = options.AlertSender,
             LeadershipGate = options.LeadershipGate,
+            AlertStateStore = options.AlertStateStore,
+            InstanceId = options.InstanceId,
+            AlertStateTimeout = options.AlertStateTimeout,
+            AlertStateLoadAttempts = options.AlertStateLoadAttempts,
             ResendDelayMs = (long)options.ResendDelay.TotalMilliseconds,
             OutageToleranceMs = (long)options.OutageTolerance.TotalMilliseconds,
             ForGracePeriodMs = (long)options.ForGracePeriod.TotalMilliseconds,
             ExternalLabels = options.ExternalLabels,
             ExternalUrl = options.ExternalUrl,
+            TimeProvider = options.TimeProvider,
             Logger = _logger,
             Metrics = options.MetricRegistry is { } registry ? new RuleMetrics(registry) : null,
         };
@@ -314,12 +342,12 @@ public sealed class RuleManager : IAsyncDisposable
         try
         {
             await DelayUntilAsync(evalTs, cancellationToken).ConfigureAwait(false);
-            Iterate(group, evalTs, cancellationToken);
+            await IterateAsync(group, evalTs, cancellationToken).ConfigureAwait(false);
             if (runner.ShouldRestore)
             {
                 // Restore after a second evaluation, so recording rules the alerts depend on have fresh values (as Prometheus does).
                 evalTs = await NextTickAsync(group, evalTs, cancellationToken).ConfigureAwait(false);
-                Iterate(group, evalTs, cancellationToken);
+                await IterateAsync(group, evalTs, cancellationToken).ConfigureAwait(false);
                 group.RestoreForState(_env, NowMs());
                 runner.ShouldRestore = false;
             }
@@ -327,7 +355,7 @@ public sealed class RuleManager : IAsyncDisposable
             while (true)
             {
                 evalTs = await NextTickAsync(group, evalTs, cancellationToken).ConfigureAwait(false);
-                Iterate(group, evalTs, cancellationToken);
+                await IterateAsync(group, evalTs, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -371,6 +399,24 @@ public sealed class RuleManager : IAsyncDisposable
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(wait), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One evaluation with the alert state hand-over around it: a leader in a term it has not adopted state for loads
+    /// the published state first (sending waits for that), and after the evaluation a leader publishes what changed.
+    /// </summary>
+    private async Task IterateAsync(RuleGroup group, long tsMs, CancellationToken cancellationToken)
+    {
+        if (_env.AlertStateStore is not null)
+        {
+            await group.AdoptPublishedStateAsync(_env, cancellationToken).ConfigureAwait(false);
+        }
+
+        Iterate(group, tsMs, cancellationToken);
+        if (_env.AlertStateStore is not null)
+        {
+            await group.PublishStateAsync(_env, NowMs(), cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -16,6 +16,7 @@ internal sealed class RuleMetrics
         Iterations = registry.CreateCounter("rule_group_iterations_total", "Scheduled rule group evaluations, whether run or missed.", GroupLabel);
         IterationsMissed = registry.CreateCounter("rule_group_iterations_missed_total", "Rule group evaluations missed because an evaluation was still running or the process was stalled.", GroupLabel);
         Rules = registry.CreateGauge("rule_group_rules", "The number of rules in the group.", GroupLabel);
+        AlertStateOperations = registry.CreateCounter("rule_alert_state_operations_total", "Loads and publications of alert state for the hand-over between leaders, by outcome (ok, fenced, error).", "operation", "result");
         Healthy = registry.CreateGauge("rule_group_healthy", "1 when every rule of the group evaluated without error at the last evaluation, else 0.", GroupLabel);
     }
 
@@ -34,6 +35,8 @@ internal sealed class RuleMetrics
     public Gauge Rules { get; }
 
     public Gauge Healthy { get; }
+
+    public Counter AlertStateOperations { get; }
 
     /// <summary>Drops a removed group's series.</summary>
     public void Remove(string group)

@@ -295,7 +295,7 @@ internal sealed class AlertingRule(RuleDefinition definition, Labels groupLabels
     }
 
     /// <summary>The alerts due for sending at <paramref name="tsMs"/>, marked as sent (Prometheus's <c>sendAlerts</c>).</summary>
-    public List<Alert> TakeAlertsToSend(long tsMs, long resendDelayMs, long intervalMs)
+    public List<Alert> TakeAlertsToSend(long tsMs, long resendDelayMs, long intervalMs, long term = 0)
     {
         var list = new List<Alert>();
         lock (_alertsLock)
@@ -305,6 +305,7 @@ internal sealed class AlertingRule(RuleDefinition definition, Labels groupLabels
                 if (a.NeedsSending(tsMs, resendDelayMs))
                 {
                     a.LastSentAtMs = tsMs;
+                    a.LastSentTerm = term;
                     a.ValidUntilMs = tsMs + (4 * Math.Max(resendDelayMs, intervalMs));
                     list.Add(a);
                 }
@@ -321,6 +322,69 @@ internal sealed class AlertingRule(RuleDefinition definition, Labels groupLabels
         {
             return [.. Active.Values];
         }
+    }
+
+    /// <summary>The alerts as the hand-over publishes them.</summary>
+    public void Export(List<Notifications.PublishedAlert> into)
+    {
+        lock (_alertsLock)
+        {
+            foreach (var a in Active.Values)
+            {
+                into.Add(new Notifications.PublishedAlert
+                {
+                    Rule = Name,
+                    Fingerprint = a.Labels.Hash,
+                    Labels = a.Labels,
+                    State = a.State,
+                    ActiveAt = DateTimeOffset.FromUnixTimeMilliseconds(a.ActiveAtMs),
+                    FiredAt = a.FiredAtMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(a.FiredAtMs),
+                    ResolvedAt = a.ResolvedAtMs is { } r ? DateTimeOffset.FromUnixTimeMilliseconds(r) : null,
+                    LastSentAt = a.LastSentAtMs is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null,
+                    ValidUntil = a.ValidUntilMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(a.ValidUntilMs),
+                    KeepFiringSince = a.KeepFiringSinceMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(a.KeepFiringSinceMs),
+                    LastSentTerm = a.LastSentTerm,
+                });
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adopts the published clocks of the alerts this rule also has: a pending or firing alert takes the published
+    /// state, <c>activeAt</c>, <c>firedAt</c>, last send and <c>keep_firing_for</c> start (its own <c>for</c> clock is
+    /// replaced, so nothing restarts); an alert resolved here keeps its resolution but takes the published
+    /// <c>activeAt</c>, <c>firedAt</c> and last send, so the resolution goes out with the <c>startsAt</c> Alertmanager
+    /// knows. Published alerts this rule does not have are ignored (Alertmanager resolves them at their <c>endsAt</c>),
+    /// and so are published resolutions (what is active here is a new incident). Returns how many alerts were adopted.
+    /// </summary>
+    public int Adopt(IEnumerable<Notifications.PublishedAlert> published)
+    {
+        var adopted = 0;
+        lock (_alertsLock)
+        {
+            foreach (var p in published)
+            {
+                if (p.Rule != Name || p.State == AlertState.Inactive || !Active.TryGetValue(p.Labels, out var a))
+                {
+                    continue;
+                }
+
+                a.ActiveAtMs = p.ActiveAt.ToUnixTimeMilliseconds();
+                a.FiredAtMs = p.FiredAt?.ToUnixTimeMilliseconds() ?? 0;
+                a.LastSentAtMs = p.LastSentAt?.ToUnixTimeMilliseconds();
+                a.LastSentTerm = p.LastSentTerm;
+                a.ValidUntilMs = p.ValidUntil?.ToUnixTimeMilliseconds() ?? 0;
+                if (a.State != AlertState.Inactive)
+                {
+                    a.State = p.State;
+                    a.KeepFiringSinceMs = p.KeepFiringSince?.ToUnixTimeMilliseconds() ?? 0;
+                }
+
+                adopted++;
+            }
+        }
+
+        return adopted;
     }
 
     /// <summary>Takes over another instance's alerts (a reload that kept this rule).</summary>

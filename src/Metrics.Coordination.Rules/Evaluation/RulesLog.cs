@@ -31,4 +31,19 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3113, Level = LogLevel.Error, Message = "Rule group {Group} evaluation loop failed unexpectedly")]
     public static partial void GroupLoopFailed(ILogger logger, string group, Exception exception);
+
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "Alert state hand-over: group {Group} adopted the published state in term {Term}: {Adopted} of {Published} published alert(s) continued (published in term {PublishedTerm} by '{Publisher}')")]
+    public static partial void AlertStateAdopted(ILogger logger, string group, long term, int adopted, int published, long publishedTerm, string publisher);
+
+    [LoggerMessage(EventId = 3121, Level = LogLevel.Warning, Message = "Alert state hand-over: loading the published state of group {Group} in term {Term} failed (attempt {Attempt}); nothing is sent for the group until it loads")]
+    public static partial void AlertStateLoadFailed(ILogger logger, string group, long term, int attempt, Exception exception);
+
+    [LoggerMessage(EventId = 3122, Level = LogLevel.Error, Message = "Alert state hand-over: loading the published state of group {Group} in term {Term} failed {Attempts} times; sending from this replica's own state (alerts may show a new startsAt)")]
+    public static partial void AlertStateLoadGaveUp(ILogger logger, string group, long term, int attempts, Exception exception);
+
+    [LoggerMessage(EventId = 3123, Level = LogLevel.Warning, Message = "Alert state hand-over: publishing the state of group {Group} in term {Term} failed; retrying after the next evaluation")]
+    public static partial void AlertStatePublishFailed(ILogger logger, string group, long term, Exception exception);
+
+    [LoggerMessage(EventId = 3124, Level = LogLevel.Warning, Message = "Alert state hand-over: the store refused the state of group {Group} in term {Term}: a newer leader has published; this replica stops publishing in that term")]
+    public static partial void AlertStatePublishFenced(ILogger logger, string group, long term);
 }

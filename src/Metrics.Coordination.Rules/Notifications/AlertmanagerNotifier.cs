@@ -54,6 +54,7 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
     private readonly TimeSpan _maxRetryDelay;
     private readonly TimeSpan _maxRetryDuration;
     private readonly TimeSpan _drainTimeout;
+    private readonly string? _senderQuery;
     private readonly AuthenticationHeaderValue? _authorization;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -101,6 +102,11 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
             {
                 throw new ArgumentException($"Value of external label '{label.Name}' is not valid UTF-8 text (it contains an unpaired surrogate).", nameof(options));
             }
+        }
+
+        if (options.SenderId is { } senderId && (senderId.Length == 0 || !MetricNames.IsWellFormedUtf16(senderId)))
+        {
+            throw new ArgumentException("SenderId must be non-empty valid UTF-8 text (or null for no sender tag).", nameof(options));
         }
 
         if (options.BasicAuthUsername is not null && options.BearerToken is not null)
@@ -153,6 +159,7 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
         _maxRetryDelay = options.MaxRetryDelay;
         _maxRetryDuration = options.MaxRetryDuration;
         _drainTimeout = options.DrainTimeout;
+        _senderQuery = options.SenderId is { } sender ? "sender=" + Uri.EscapeDataString(sender) + "&term=" : null;
         _time = options.TimeProvider;
         _logger = options.LoggerFactory.CreateLogger("Metrics.Coordination.Rules.Notifications");
         _http = options.HttpMessageHandler is { } handler
@@ -581,7 +588,11 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
                 json.WriteString("endsAt"u8, FormatTime(endsAt));
             }
 
-            if (alert.GeneratorUrl.Length > 0)
+            if (_senderQuery is not null)
+            {
+                json.WriteString("generatorURL"u8, TagGeneratorUrl(alert.GeneratorUrl, queued.Token));
+            }
+            else if (alert.GeneratorUrl.Length > 0)
             {
                 json.WriteString("generatorURL"u8, alert.GeneratorUrl);
             }
@@ -661,6 +672,19 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
         }
 
         return MetricNames.IsWellFormedUtf16(alert.GeneratorUrl) ? null : "its generator URL is not valid UTF-8 text";
+    }
+
+    /// <summary>
+    /// The generator URL with <c>sender=&lt;id&gt;&amp;term=&lt;token&gt;</c> added to its query (before any fragment), so
+    /// every alert names the replica and leadership term that sent it without touching its labels (its identity).
+    /// </summary>
+    private string TagGeneratorUrl(string url, long token)
+    {
+        var fragment = url.IndexOf('#', StringComparison.Ordinal);
+        var head = fragment >= 0 ? url[..fragment] : url;
+        var tail = fragment >= 0 ? url[fragment..] : string.Empty;
+        var separator = head.Contains('?', StringComparison.Ordinal) ? (head.EndsWith('?') || head.EndsWith('&') ? string.Empty : "&") : "?";
+        return string.Concat(head, separator, _senderQuery, token.ToString(CultureInfo.InvariantCulture), tail);
     }
 
     /// <summary>RFC 3339 in UTC with the fraction Go would print (none when whole seconds): <c>2026-11-30T12:00:00.123Z</c>.</summary>

@@ -66,6 +66,16 @@ public sealed class AlertmanagerNotifierOptions
     /// </summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// This replica's id, or null (the default) for none. When set, every alert's <c>generatorURL</c> gets
+    /// <c>sender=&lt;id&gt;&amp;term=&lt;fencing token&gt;</c> added to its query (an empty generator URL becomes just that
+    /// query): the replica and the leadership term (<see cref="ILeadershipGate.FencingToken"/> when the alert was queued)
+    /// that sent it. Alertmanager identifies alerts by their labels only, so this neither splits nor duplicates an alert
+    /// when another replica takes over; it shows in Alertmanager's API and UI, so an operator (or a test) can tell which
+    /// replica sent what and check that terms never interleave.
+    /// </summary>
+    public string? SenderId { get; set; }
+
     /// <summary>The user name for HTTP basic authentication, or null for none. Cannot be combined with <see cref="BearerToken"/>.</summary>
     public string? BasicAuthUsername { get; set; }
 
