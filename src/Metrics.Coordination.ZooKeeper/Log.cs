@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4016, Level = LogLevel.Debug, Message = "ZooKeeper server {Server} runs version {Version} (srvr)")]
     public static partial void ServerVersion(ILogger logger, string server, string version);
+
+    [LoggerMessage(EventId = 4017, Level = LogLevel.Warning, Message = "ZooKeeper server {Server} is read-only and refuses to re-attach session 0x{SessionId:x}, which a read-write server created (servers since 3.6 serve only new read-only sessions); the session waits for a read-write server, Suspended")]
+    public static partial void ReadOnlyServerRefusedSession(ILogger logger, string server, long sessionId);
 }

@@ -67,6 +67,7 @@ public sealed partial class ZooKeeperClient
                     lastError = ex is OperationCanceledException ? new TimeoutException($"No handshake with {server} within {attempt.TotalMilliseconds:0} ms.") : ex;
                     Log.ConnectAttemptFailed(_logger, server.ToString(), lastError);
                     FailQueued(lastError);
+                    await ExplainReadOnlyRefusalAsync(ex, server, sessionId, token).ConfigureAwait(false);
                     continue;
                 }
 
@@ -78,6 +79,7 @@ public sealed partial class ZooKeeperClient
                 }
 
                 failures = 0;
+                _readOnlyRefusalExplained = false;
                 var isReconnect = sessionId != 0 && _seenReadWriteServer;
 
                 // Watches are re-registered on every later connection, also when a session that only ever saw
@@ -165,7 +167,7 @@ public sealed partial class ZooKeeperClient
                         continue;
                     }
 
-                    if (await IsReadWriteServerAsync(candidate, cancellationToken).ConfigureAwait(false))
+                    if (await AskIsroAsync(candidate, cancellationToken).ConfigureAwait(false) == "rw")
                     {
                         Log.ReadWriteServerFound(_logger, candidate.ToString(), current.ToString());
                         Volatile.Write(ref _hostIndex, i);
@@ -183,8 +185,36 @@ public sealed partial class ZooKeeperClient
         }
     }
 
-    /// <summary>Whether <paramref name="server"/> answers <c>isro</c> with <c>rw</c> within a second; false on any failure.</summary>
-    private async Task<bool> IsReadWriteServerAsync(HostAndPort server, CancellationToken cancellationToken)
+    /// <summary>
+    /// A read-write session (one a read-write server accepted) cannot be re-attached on a read-only server: ZooKeeper
+    /// 3.6+ (<c>ReadOnlyZooKeeperServer.validateSession</c>) closes such a handshake ("Refusing global session
+    /// reconnection in RO mode") and accepts only new read-only sessions. The Java client then simply keeps trying
+    /// (it sends its session id once it has seen a read-write server), and so do we; this only tells the user why,
+    /// once per outage: when a handshake of such a session is closed, it asks that server <c>isro</c>.
+    /// </summary>
+    private async Task ExplainReadOnlyRefusalAsync(Exception error, HostAndPort server, long sessionId, CancellationToken cancellationToken)
+    {
+        if (!_canBeReadOnly || _readOnlyRefusalExplained || sessionId == 0 || !_seenReadWriteServer || error is not ConnectionLossException)
+        {
+            return;
+        }
+
+        try
+        {
+            if (await AskIsroAsync(server, cancellationToken).ConfigureAwait(false) == "ro")
+            {
+                _readOnlyRefusalExplained = true;
+                Log.ReadOnlyServerRefusedSession(_logger, server.ToString(), sessionId);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Closing.
+        }
+    }
+
+    /// <summary>What <paramref name="server"/> answers to <c>isro</c> within a second (<c>rw</c> or <c>ro</c>); null on any failure.</summary>
+    private async Task<string?> AskIsroAsync(HostAndPort server, CancellationToken cancellationToken)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1), _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -206,11 +236,12 @@ public sealed partial class ZooKeeperClient
                 length += n;
             }
 
-            return buffer.AsSpan(0, length).SequenceEqual("rw"u8);
+            var answer = buffer.AsSpan(0, length);
+            return answer.SequenceEqual("rw"u8) ? "rw" : answer.SequenceEqual("ro"u8) ? "ro" : null;
         }
         catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return false;
+            return null;
         }
     }
 

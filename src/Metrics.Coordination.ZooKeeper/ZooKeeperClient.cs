@@ -65,6 +65,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     private long _lastZxid;
     private long _lastContact;
     private bool _seenReadWriteServer;
+    private bool _readOnlyRefusalExplained;
     private volatile bool _closing;
     private int _disposeStarted;
     private ZooKeeperConnection? _connection;

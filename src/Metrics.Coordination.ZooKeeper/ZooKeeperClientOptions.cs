@@ -43,11 +43,17 @@ public sealed class ZooKeeperClientOptions
     /// <see cref="NotReadOnlyException"/> (error -119). Meanwhile the client asks the other servers <c>isro</c> (first
     /// after 100 ms, then doubling up to 5 s) and, on the first that answers <c>rw</c>, drops the read-only connection
     /// and reconnects there (ConnectedReadOnly → Suspended → Connected; requests in flight fail with ConnectionLoss).
-    /// A session first established on a read-write server is re-attached on read-only and read-write servers alike
-    /// and keeps its id and ephemerals. A session that has only ever seen read-only servers is not a real session
-    /// (the read-only server's own; it cannot own ephemerals): like the Java client we send session id 0 until a
-    /// read-write server accepted us, so moving to read-write creates a new session (a new <see cref="ZooKeeperClient.SessionId"/>)
-    /// and re-registers the watches on it. The client-side session timer only runs once a read-write server was seen.
+    /// Read-only service is for sessions that have only ever seen read-only servers: such a session is the read-only
+    /// server's own (it cannot own ephemerals), so like the Java client we send session id 0 until a read-write server
+    /// accepted us, and moving to read-write creates a new session (a new <see cref="ZooKeeperClient.SessionId"/>) and
+    /// re-registers the watches on it. A session a read-write server created is never served read-only: ZooKeeper
+    /// 3.6+ read-only servers refuse to re-attach it (they close the handshake; the server logs "Refusing global
+    /// session reconnection in RO mode"), so that client stays <see cref="ZooKeeperState.Suspended"/>, as the Java
+    /// client stays Disconnected, until a read-write server resumes the session or the client-side session timer
+    /// declares it expired (log 4017 says when a read-only server was the reason). The client-side session timer only
+    /// runs once a read-write server was seen. A ZooKeeper 3.8 read-only server creates sessions only when the servers
+    /// run with <c>localSessionsEnabled=true</c>; otherwise it answers the handshake with error -119 and this client
+    /// keeps trying the other servers (the attempt's error says so).
     /// </remarks>
     public bool CanBeReadOnly { get; set; }
 

@@ -26,6 +26,9 @@ internal sealed class ZooKeeperConnection
     // Stack copies for a frame's 4-byte length and a reply header that straddle pipe segments.
     private const int LengthPrefix = 4;
 
+    // ReplyHeader { int xid; long zxid; int err }.
+    private const int ReplyHeaderBytes = 16;
+
     private readonly ZooKeeperClient _client;
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
@@ -286,7 +289,7 @@ internal sealed class ZooKeeperConnection
             var buffer = result.Buffer;
             if (TryTakeFrame(ref buffer, out var frame))
             {
-                var response = ParseConnectResponse(frame);
+                var response = ParseConnectResponse(frame, Server);
                 _reader.AdvanceTo(buffer.Start);
                 Volatile.Write(ref _lastReceive, _time.GetTimestamp());
                 return response;
@@ -300,7 +303,7 @@ internal sealed class ZooKeeperConnection
         }
     }
 
-    private static ConnectResponse ParseConnectResponse(ReadOnlySequence<byte> frame)
+    private static ConnectResponse ParseConnectResponse(ReadOnlySequence<byte> frame, HostAndPort server)
     {
         Span<byte> copy = stackalloc byte[64];
         if (frame.Length > copy.Length)
@@ -310,6 +313,18 @@ internal sealed class ZooKeeperConnection
 
         frame.CopyTo(copy);
         var reader = new JuteReader(copy[..(int)frame.Length]);
+        if (frame.Length == ReplyHeaderBytes)
+        {
+            // Not a ConnectResponse but a bare ReplyHeader {xid 0, zxid 0, err}: ZooKeeper 3.8 answers this way when it
+            // cannot create the session, as a read-only server does (err -119 NotReadOnly) unless the servers run
+            // with localSessionsEnabled=true (a new read-only session is a local one). Seen on the Debian 3.8.0 server.
+            reader.ReadInt(); // xid
+            reader.ReadLong(); // zxid
+            var code = (ErrorCode)reader.ReadInt();
+            var hint = code == ErrorCode.NotReadOnly ? " (a read-only server creates sessions only when the servers run with localSessionsEnabled=true)" : string.Empty;
+            throw new ConnectionLossException(null, requestSent: false, $"{server} refused to create a session with error {code} ({(int)code}){hint}.", ZooKeeperException.Create(code));
+        }
+
         reader.ReadInt(); // protocolVersion
         var timeout = reader.ReadInt();
         var sessionId = reader.ReadLong();

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Metrics.Coordination.Testing;
 
 namespace Metrics.Coordination.ZooKeeper.Tests;
 
@@ -112,6 +113,39 @@ public class FakeServerTests
         zk.SessionId.Should().Be(0x7777);
         Interlocked.Read(ref rwSessionIdSent).Should().Be(0, "a session that only saw a read-only server is not a real session");
         Volatile.Read(ref roConnections).Should().Be(1, "the read-only server never dropped the client; the client left");
+    }
+
+    [Test]
+    public async Task Handshake_AnsweredByBareErrorHeader_AttemptFailsNamingTheError_ClientKeepsTrying()
+    {
+        // What a ZooKeeper 3.8 read-only server without localSessionsEnabled sends to a new session (observed on the
+        // Debian 3.8.0 server): not a ConnectResponse but a 16-byte ReplyHeader {xid 0, zxid 0, err -119}.
+        using var server = Listen();
+        var handshakes = 0;
+        _ = AcceptAllAsync(server, async stream =>
+        {
+            await ReadFrameAsync(stream);
+            Interlocked.Increment(ref handshakes);
+            await stream.WriteAsync(Frame([.. Int(0), .. Long(0), .. Int(-119)]));
+            await ReadFrameAsync(stream);
+        });
+
+        using var logs = new CapturingLoggerFactory();
+        var connect = () => ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions
+        {
+            ConnectionString = "127.0.0.1:" + ((IPEndPoint)server.LocalEndPoint!).Port,
+            ConnectTimeout = TimeSpan.FromSeconds(3),
+            CanBeReadOnly = true,
+            LoggerFactory = logs,
+        });
+        await connect.Should().ThrowAsync<ConnectionLossException>();
+
+        var attempts = logs.Entries.Where(e => e.EventId.Id == 4004).ToList();
+        attempts.Should().NotBeEmpty();
+        var error = attempts[0].Exception.Should().BeOfType<ConnectionLossException>().Subject;
+        error.Message.Should().Contain("NotReadOnly").And.Contain("localSessionsEnabled=true");
+        error.InnerException.Should().BeOfType<NotReadOnlyException>();
+        Volatile.Read(ref handshakes).Should().BeGreaterThan(1, "the attempt failed, not the client: it tried again");
     }
 
     /// <summary>Answers every request with an empty success reply (enough for ping and closeSession).</summary>
