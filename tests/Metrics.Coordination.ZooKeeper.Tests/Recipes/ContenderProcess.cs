@@ -67,6 +67,10 @@ public sealed class ContenderProcess : IAsyncDisposable
     public static ContenderProcess StartCurator(string name, string connectionString, string path, int sessionTimeoutMs) =>
         Start(name, CuratorDriver.Java, ["-Xms16m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", CuratorDriver.ClassPath, "CuratorContender", connectionString, path, name, sessionTimeoutMs.ToString(CultureInfo.InvariantCulture)]);
 
+    /// <summary>Starts the Curator driver in lock mode: an <c>InterProcessMutex</c> on <paramref name="path"/> appending to <paramref name="sharedLog"/>.</summary>
+    public static ContenderProcess StartCuratorLock(string name, string connectionString, string path, int sessionTimeoutMs, string sharedLog) =>
+        Start(name, CuratorDriver.Java, ["-Xms16m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", CuratorDriver.ClassPath, "CuratorContender", connectionString, path, name, sessionTimeoutMs.ToString(CultureInfo.InvariantCulture), "lock", sharedLog]);
+
     public async Task<Event> WaitForAsync(string kind, TimeSpan timeout, int occurrence = 1)
     {
         var clock = Stopwatch.StartNew();
