@@ -506,24 +506,23 @@ public sealed partial class ZooKeeperClient
         }
     }
 
-    private async Task DispatchLoopAsync()
+    /// <summary>
+    /// The dispatcher: a dedicated thread (started LongRunning, its task awaited on dispose) that runs watchers and
+    /// state handlers in the order they were posted, so user code never runs on the read loop and a slow handler delays
+    /// only later events, not replies.
+    /// </summary>
+    private void DispatchLoop()
     {
-        await Task.Yield();
-        var reader = _events.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        t_dispatching = this;
+        var batch = new List<DispatchItem>();
+        while (_events.Take(ref batch))
         {
-            t_dispatching = this;
-            try
+            foreach (var item in batch)
             {
-                while (reader.TryRead(out var item))
-                {
-                    Dispatch(item);
-                }
+                Dispatch(item);
             }
-            finally
-            {
-                t_dispatching = null;
-            }
+
+            batch.Clear();
         }
     }
 

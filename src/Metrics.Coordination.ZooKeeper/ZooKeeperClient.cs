@@ -47,7 +47,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ClientMetrics _metrics;
     private readonly Channel<Request> _outgoing = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
-    private readonly Channel<DispatchItem> _events = Channel.CreateUnbounded<DispatchItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+    private readonly DispatchQueue _events = new();
     private readonly WatchManager _watches = new();
     private readonly List<KeyValuePair<string, byte[]>> _auth = [];
     private readonly Stack<Request> _pool = new();
@@ -167,7 +167,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     public static async Task<ZooKeeperClient> ConnectAsync(ZooKeeperClientOptions options, CancellationToken cancellationToken = default)
     {
         var client = new ZooKeeperClient(options);
-        client._dispatchLoop = client.DispatchLoopAsync();
+        client._dispatchLoop = Task.Factory.StartNew(client.DispatchLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         client._sessionLoop = client.RunSessionAsync();
         try
         {
@@ -589,7 +589,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
                 // The session loop reports through state changes; nothing to rethrow on close.
             }
 
-            _events.Writer.TryComplete();
+            _events.Complete();
             if (t_dispatching != this)
             {
                 await _dispatchLoop.ConfigureAwait(false);
@@ -932,5 +932,5 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
         };
     }
 
-    private void Post(DispatchItem item) => _events.Writer.TryWrite(item);
+    private void Post(in DispatchItem item) => _events.Post(item);
 }
