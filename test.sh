@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test. Installs the Debian peers the tests start (Prometheus + promtool, Alertmanager, Pushgateway,
-# ZooKeeper) with apt-get when they are missing, then runs `dotnet test` on the solution.
+# ZooKeeper, Chromium) with apt-get when they are missing, then runs `dotnet test` on the solution.
 # Extra arguments go to `dotnet test` (e.g. ./test.sh --filter "Category!=LongRunning").
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,6 +23,8 @@ command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 for jar in curator-recipes curator-framework curator-client guava; do
   [ -f "/usr/share/java/$jar.jar" ] || missing+=("lib$jar-java")
 done
+# Headless Chromium renders the status page (DOM, screenshot, console messages).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # python3-snappy produces independent snappy data for our block codec's tests.
 /usr/bin/python3 -c "import snappy" >/dev/null 2>&1 || missing+=(python3-snappy)
 

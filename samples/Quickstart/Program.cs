@@ -1,12 +1,20 @@
-// Quickstart: an ASP.NET Core service that exposes Prometheus metrics on /metrics.
+// Quickstart: an ASP.NET Core service that instruments itself, keeps its own history and alerts on it, with no
+// external server: instruments in a MetricRegistry, /metrics for Prometheus, an embedded TSDB that collects the
+// registry every 5 s, one recording and one alerting rule (quickstart.rules.yml) evaluated against that history,
+// local leadership (this single instance always leads), and the status page at / (rules, alerts, leadership, TSDB
+// head, a graph of any PromQL expression).
 //
 //   dotnet run --project samples/Quickstart                       # http://127.0.0.1:5099
 //   dotnet run --project samples/Quickstart -- --urls http://127.0.0.1:6000
-//   ASPNETCORE_URLS=http://127.0.0.1:6000 dotnet run --project samples/Quickstart
+//   dotnet run --project samples/Quickstart -- --Quickstart:DataDirectory /tmp/qs-data   # keep history on disk (WAL, blocks)
 //
-// Then: curl http://127.0.0.1:5099/metrics   (or with -H 'Accept: application/openmetrics-text' for OpenMetrics)
+// Then open http://127.0.0.1:5099/ or: curl http://127.0.0.1:5099/metrics
 using Metrics.Coordination.AspNetCore;
 using Metrics.Coordination.Registry;
+using Metrics.Coordination.Rules;
+using Metrics.Coordination.Rules.Notifications;
+using Metrics.Coordination.Tsdb;
+using Metrics.Coordination.Tsdb.Ingestion;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -18,10 +26,37 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls("http://127.0.0.1:5099");
 }
 
-// One registry for the whole app, from DI; MapMetrics below finds it there.
+// One registry for the whole app, from DI; MapMetrics and the status page find everything below there.
 builder.Services.AddMetricRegistry();
 builder.Services.AddSingleton<AppMetrics>();
 builder.Services.AddHostedService<WorkSimulator>();
+
+// The embedded TSDB: in memory unless Quickstart:DataDirectory names a directory (then WAL and blocks go there).
+var dataDirectory = builder.Configuration["Quickstart:DataDirectory"];
+builder.Services.AddSingleton(sp => TimeSeriesDatabase.Open(new TsdbOptions
+{
+    Directory = string.IsNullOrEmpty(dataDirectory) ? null : dataDirectory,
+    LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
+}));
+
+// Local leadership: with no ZooKeeper this one instance always leads (alert notifications would always go out).
+builder.Services.AddSingleton<ILeadershipGate>(AlwaysLeaderGate.Instance);
+
+// The rule manager reads and writes the TSDB; without an Alertmanager configured its alerts are kept and shown, not sent.
+builder.Services.AddSingleton(sp =>
+{
+    var database = sp.GetRequiredService<TimeSeriesDatabase>();
+    return new RuleManager(new RuleManagerOptions
+    {
+        Queryable = database,
+        Appendable = database,
+        LeadershipGate = sp.GetRequiredService<ILeadershipGate>(),
+        EvaluationInterval = TimeSpan.FromSeconds(5),
+        MetricRegistry = sp.GetRequiredService<MetricRegistry>(),
+        LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
+    });
+});
+builder.Services.AddHostedService<SelfMonitoring>();
 
 var app = builder.Build();
 var metrics = app.Services.GetRequiredService<AppMetrics>();
@@ -32,7 +67,12 @@ var registry = app.Services.GetRequiredService<MetricRegistry>();
 registry.AddDefaultCollectors();
 registry.AddMeterBridge(new MeterBridgeOptions { Meters = ["Microsoft.AspNetCore.*", "System.Net.Http"] });
 
-app.MapGet("/", () => "Hello from the Metrics.Coordination quickstart. Metrics are at /metrics.\n");
+app.MapMetricsStatusPage("/", new StatusPageOptions
+{
+    Title = "Metrics.Coordination quickstart",
+    DefaultExpression = "quickstart_queue_depth",
+    DefaultGraphRange = TimeSpan.FromMinutes(15),
+});
 app.MapGet("/work/{size:int}", async (int size) =>
 {
     await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(size, 0, 1000)));
@@ -41,13 +81,18 @@ app.MapGet("/work/{size:int}", async (int size) =>
 });
 app.MapMetrics("/metrics");
 
+// The Prometheus query API (/api/v1/query, ...) is not mapped here: MapPrometheusApi is not part of
+// Metrics.Coordination.AspNetCore yet. The status page's graph runs PromQL against the same TSDB meanwhile.
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-    foreach (var address in addresses)
+    foreach (var address in addresses.Select(a => a.TrimEnd('/')))
     {
-        Console.WriteLine($"Metrics: {address.TrimEnd('/')}/metrics");
+        Console.WriteLine($"Status page: {address}/");
+        Console.WriteLine($"Metrics: {address}/metrics");
     }
+
+    Console.WriteLine(string.IsNullOrEmpty(dataDirectory) ? "TSDB: in memory" : $"TSDB: {Path.GetFullPath(dataDirectory)}");
 });
 
 app.Run();
@@ -86,5 +131,33 @@ internal sealed class WorkSimulator(AppMetrics metrics) : BackgroundService
                 return;
             }
         }
+    }
+}
+
+/// <summary>
+/// Collects the registry into the TSDB every 5 s (job="quickstart") and runs the rules on it. Stops in reverse:
+/// rules first, then collection; the container then closes the TSDB (flushing its WAL when on disk).
+/// </summary>
+internal sealed class SelfMonitoring(MetricRegistry registry, TimeSeriesDatabase database, RuleManager rules, ILoggerFactory loggerFactory) : IHostedService
+{
+    private readonly RegistryIngestion _ingestion = new(registry, database, new RegistryIngestionOptions
+    {
+        Interval = TimeSpan.FromSeconds(5),
+        Job = "quickstart",
+        LoggerFactory = loggerFactory,
+    });
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _ingestion.StartAsync(cancellationToken);
+        await rules.LoadAsync([Path.Combine(AppContext.BaseDirectory, "quickstart.rules.yml")], cancellationToken);
+        rules.Start();
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await rules.DisposeAsync();
+        await _ingestion.StopAsync(cancellationToken);
+        await _ingestion.DisposeAsync();
     }
 }

@@ -11,6 +11,9 @@ public partial class QuickstartTests
     [GeneratedRegex(@"^Metrics: (?<url>http://\S+/metrics)$", RegexOptions.Multiline)]
     private static partial Regex MetricsUrlLine();
 
+    [GeneratedRegex(@"^Status page: (?<url>http://\S+/)$", RegexOptions.Multiline)]
+    private static partial Regex StatusUrlLine();
+
     private static string QuickstartAssembly()
     {
         var path = typeof(QuickstartTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
@@ -29,30 +32,10 @@ public partial class QuickstartTests
     [Test]
     public async Task Quickstart_StartedOnAFreePort_ServesItsInstrumentsOnMetrics()
     {
-        var assembly = QuickstartAssembly();
-
-        // Port 0: Kestrel binds a free port and the sample prints the real /metrics URL, so no port can be stolen.
-        await using var process = PeerProcess.Start(
-            DotnetHost(),
-            [assembly, "--urls", "http://127.0.0.1:0"],
-            workingDirectory: Path.GetDirectoryName(assembly),
-            name: "quickstart",
-            environment: new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["DOTNET_NOLOGO"] = "1" });
-
-        var clock = Stopwatch.StartNew();
-        Uri? metricsUrl = null;
-        while (metricsUrl is null && clock.Elapsed < TimeSpan.FromSeconds(30) && !process.HasExited)
-        {
-            var match = MetricsUrlLine().Match(process.Output);
-            metricsUrl = match.Success ? new Uri(match.Groups["url"].Value) : null;
-            await Task.Delay(50);
-        }
-
-        metricsUrl.Should().NotBeNull($"the quickstart prints its /metrics URL at start; {process.Describe()}");
-        metricsUrl!.Host.Should().Be("127.0.0.1");
+        await using var quickstart = await StartQuickstartAsync();
+        var metricsUrl = quickstart.MetricsUrl;
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
 
-        (await client.GetStringAsync(new Uri(metricsUrl, "/"))).Should().Contain("quickstart");
         (await client.GetStringAsync(new Uri(metricsUrl, "/work/5"))).Should().Contain("5");
         var body = await client.GetStringAsync(metricsUrl);
 
@@ -69,7 +52,95 @@ public partial class QuickstartTests
         using var response = await client.SendAsync(openMetrics);
         (await response.Content.ReadAsStringAsync()).Should().EndWith("# EOF\n");
 
-        await process.StopAsync();
-        process.HasExited.Should().BeTrue();
+        await quickstart.Process.StopAsync();
+        quickstart.Process.HasExited.Should().BeTrue();
+    }
+
+    [Test]
+    public async Task Quickstart_StatusPage_ShowsItsRulesEvaluatedOnItsOwnHistory()
+    {
+        using var data = new TempDirectory("quickstart-data");
+        await using var quickstart = await StartQuickstartAsync("--Quickstart:DataDirectory", data.Path);
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
+        quickstart.Process.Output.Should().Contain("Status page: " + quickstart.StatusUrl).And.Contain("TSDB: " + data.Path);
+
+        // Collection and evaluation run every 5 s: wait until both rules evaluated ok and the graph has a line to draw.
+        string html = "";
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            html = await client.GetStringAsync(quickstart.StatusUrl);
+            if (Regex.Matches(html, "<td class=\"health-ok\">ok</td>").Count == 3 && html.Contains("<polyline ", StringComparison.Ordinal))
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
+        html.Should().Contain("<title>Metrics.Coordination quickstart status</title>");
+        html.Should().Contain("<span class=\"group-name\">quickstart</span>");
+        html.Should().Contain("<td class=\"rule-name\">quickstart:jobs_processed:rate1m</td><td>record</td>");
+        html.Should().Contain("<td class=\"rule-name\">QuickstartJobsFailing</td><td>alert</td>");
+        Regex.Matches(html, "<td class=\"health-ok\">ok</td>").Count.Should().Be(3, $"the group and both rules evaluate ok within 60 s; {quickstart.Process.Describe()}\n{html}");
+        html.Should().Contain("<td id=\"is-leader\" class=\"leader-yes\">yes</td>").And.Contain("local (always leader)");
+        html.Should().MatchRegex("<td id=\"head-series\">[1-9][0-9]*</td>");
+        html.Should().Contain(">quickstart_queue_depth</textarea>").And.Contain("<svg id=\"graph-svg\"").And.Contain("<polyline ");
+
+        // The recording rule's output is in the TSDB (once two collections fall in its 1m window): the graph shows it too.
+        var recordedUrl = new Uri(quickstart.StatusUrl, "/?expr=quickstart%3Ajobs_processed%3Arate1m&range=5m");
+        const string RecordedSeries = "quickstart:jobs_processed:rate1m{outcome=&quot;ok&quot;}";
+        var recorded = "";
+        clock.Restart();
+        while (!(recorded.Contains(RecordedSeries, StringComparison.Ordinal) && recorded.Contains("<polyline ", StringComparison.Ordinal)) && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(250);
+            recorded = await client.GetStringAsync(recordedUrl);
+        }
+
+        recorded.Should().Contain(RecordedSeries).And.Contain("<polyline ");
+        Directory.Exists(Path.Combine(data.Path, "wal")).Should().BeTrue("the TSDB keeps its WAL in the data directory");
+    }
+
+    private static async Task<RunningQuickstart> StartQuickstartAsync(params string[] arguments)
+    {
+        var assembly = QuickstartAssembly();
+
+        // Port 0: Kestrel binds a free port and the sample prints the real URLs, so no port can be stolen.
+        var process = PeerProcess.Start(
+            DotnetHost(),
+            [assembly, "--urls", "http://127.0.0.1:0", .. arguments],
+            workingDirectory: Path.GetDirectoryName(assembly),
+            name: "quickstart",
+            environment: new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["DOTNET_NOLOGO"] = "1" });
+
+        var clock = Stopwatch.StartNew();
+        Uri? metricsUrl = null;
+        Uri? statusUrl = null;
+        while ((metricsUrl is null || statusUrl is null) && clock.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited)
+        {
+            var output = process.Output;
+            var metrics = MetricsUrlLine().Match(output);
+            var status = StatusUrlLine().Match(output);
+            metricsUrl = metrics.Success ? new Uri(metrics.Groups["url"].Value) : null;
+            statusUrl = status.Success ? new Uri(status.Groups["url"].Value) : null;
+            await Task.Delay(50);
+        }
+
+        if (metricsUrl is null || statusUrl is null)
+        {
+            var description = process.Describe();
+            await process.DisposeAsync();
+            Assert.Fail($"The quickstart prints its status page and /metrics URLs at start; {description}");
+        }
+
+        metricsUrl!.Host.Should().Be("127.0.0.1");
+        statusUrl!.AbsolutePath.Should().Be("/");
+        return new RunningQuickstart(process, metricsUrl, statusUrl);
+    }
+
+    private sealed record RunningQuickstart(PeerProcess Process, Uri MetricsUrl, Uri StatusUrl) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Process.DisposeAsync();
     }
 }
