@@ -1,14 +1,17 @@
 // Quickstart: an ASP.NET Core service that instruments itself, keeps its own history and alerts on it, with no
 // external server: instruments in a MetricRegistry, /metrics for Prometheus, an embedded TSDB that collects the
 // registry every 5 s, one recording and one alerting rule (quickstart.rules.yml) evaluated against that history,
-// local leadership (this single instance always leads), and the status page at / (rules, alerts, leadership, TSDB
-// head, a graph of any PromQL expression).
+// local leadership (this single instance always leads), the status page at / (rules, alerts, leadership, TSDB head,
+// a graph of any PromQL expression), and Prometheus's query API at /api/v1 over the same TSDB (Grafana's Prometheus
+// data source and `promtool query` read it).
 //
 //   dotnet run --project samples/Quickstart                       # http://127.0.0.1:5099
 //   dotnet run --project samples/Quickstart -- --urls http://127.0.0.1:6000
 //   dotnet run --project samples/Quickstart -- --Quickstart:DataDirectory /tmp/qs-data   # keep history on disk (WAL, blocks)
 //
 // Then open http://127.0.0.1:5099/ or: curl http://127.0.0.1:5099/metrics
+//   curl 'http://127.0.0.1:5099/api/v1/query?query=quickstart_queue_depth'
+//   promtool query instant http://127.0.0.1:5099 'rate(quickstart_jobs_processed_total[1m])'
 using Metrics.Coordination.AspNetCore;
 using Metrics.Coordination.Registry;
 using Metrics.Coordination.Rules;
@@ -81,8 +84,9 @@ app.MapGet("/work/{size:int}", async (int size) =>
 });
 app.MapMetrics("/metrics");
 
-// The Prometheus query API (/api/v1/query, ...) is not mapped here: MapPrometheusApi is not part of
-// Metrics.Coordination.AspNetCore yet. The status page's graph runs PromQL against the same TSDB meanwhile.
+// Prometheus's HTTP API (query, query_range, series, labels, rules, alerts, ...) over the embedded TSDB. Open to anyone
+// who can reach the loopback port; set PrometheusApiOptions.ApiKey or AuthorizationPolicy before exposing it further.
+app.MapPrometheusApi("/api/v1", new PrometheusApiOptions { Queryable = app.Services.GetRequiredService<TimeSeriesDatabase>() });
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -90,6 +94,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
     {
         Console.WriteLine($"Status page: {address}/");
         Console.WriteLine($"Metrics: {address}/metrics");
+        Console.WriteLine($"Query API: {address}/api/v1/query?query=up");
     }
 
     Console.WriteLine(string.IsNullOrEmpty(dataDirectory) ? "TSDB: in memory" : $"TSDB: {Path.GetFullPath(dataDirectory)}");

@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Metrics.Coordination.Abstractions;
-using IQueryable = Metrics.Coordination.Abstractions.Storage.IQueryable;
 using Metrics.Coordination.Rules;
 using Metrics.Coordination.Rules.Notifications;
 using Metrics.Coordination.Rules.PromQL;

@@ -1,4 +1,3 @@
-using IQueryable = Metrics.Coordination.Abstractions.Storage.IQueryable;
 using Metrics.Coordination.Rules;
 using Metrics.Coordination.Rules.Notifications;
 using Metrics.Coordination.Rules.PromQL;

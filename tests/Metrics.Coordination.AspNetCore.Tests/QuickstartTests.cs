@@ -100,6 +100,13 @@ public partial class QuickstartTests
 
         recorded.Should().Contain(RecordedSeries).And.Contain("<polyline ");
         Directory.Exists(Path.Combine(data.Path, "wal")).Should().BeTrue("the TSDB keeps its WAL in the data directory");
+
+        // The query API is switched on over the same TSDB and rule manager.
+        quickstart.Process.Output.Should().Contain("Query API: " + new Uri(quickstart.StatusUrl, "/api/v1/query?query=up"));
+        var up = await client.GetStringAsync(new Uri(quickstart.StatusUrl, "/api/v1/query?query=up"));
+        up.Should().StartWith("{\"status\":\"success\"").And.Contain("\"job\":\"quickstart\"");
+        var apiRules = await client.GetStringAsync(new Uri(quickstart.StatusUrl, "/api/v1/rules"));
+        apiRules.Should().Contain("\"name\":\"QuickstartJobsFailing\"").And.Contain("\"name\":\"quickstart:jobs_processed:rate1m\"");
     }
 
     private static async Task<RunningQuickstart> StartQuickstartAsync(params string[] arguments)
