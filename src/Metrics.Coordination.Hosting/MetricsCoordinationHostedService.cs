@@ -203,6 +203,9 @@ internal sealed class MetricsCoordinationHostedService : IHostedService
                     {
                         ExternalLabels = externalLabels,
                         LeadershipGate = _gate,
+
+                        // In a fleet every alert names its sender and term in generatorURL (labels untouched).
+                        SenderId = _latch is null ? null : participantId,
                         PathPrefix = alerting.PathPrefix ?? string.Empty,
                         DrainTimeout = alerting.DrainTimeout,
                         Registry = _registry,
@@ -225,6 +228,10 @@ internal sealed class MetricsCoordinationHostedService : IHostedService
                     Appendable = _database!,
                     AlertSender = _notifier,
                     LeadershipGate = _gate,
+
+                    // Alert state hand-over between leaders when leadership comes from the ZooKeeper election.
+                    AlertStateStore = _latch is not null && !string.IsNullOrEmpty(zk.Election.AlertStatePath) ? new ZooKeeperAlertStateStore(_zooKeeper!, zk.Election.AlertStatePath) : null,
+                    InstanceId = participantId,
                     EvaluationInterval = rules.EvaluationInterval,
                     ResendDelay = rules.ResendDelay,
                     ExternalLabels = externalLabels,

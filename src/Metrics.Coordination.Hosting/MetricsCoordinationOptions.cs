@@ -191,6 +191,14 @@ public sealed class HostedElectionOptions
 
     /// <summary>This contender's id as other replicas see it. Default: <c>&lt;machine name&gt;:&lt;process id&gt;</c>.</summary>
     public string? ParticipantId { get; set; }
+
+    /// <summary>
+    /// Where the leader publishes its alert state so that the next leader continues pending and firing alerts with the
+    /// same <c>for</c> clocks and <c>startsAt</c> (<see cref="ZooKeeperAlertStateStore"/>: one znode per rule group,
+    /// fenced by the term's token). Empty: no hand-over (a new leader starts from its own evaluation state). Every
+    /// replica of a fleet must use the same path. Default: <c>/metrics-coordination/alert-state</c>.
+    /// </summary>
+    public string? AlertStatePath { get; set; } = ZooKeeperAlertStateStore.DefaultRootPath;
 }
 
 /// <summary>Service registration (<see cref="ZooKeeperServiceRegistration"/>). Runs when <see cref="Path"/> and <see cref="Port"/> are set.</summary>
