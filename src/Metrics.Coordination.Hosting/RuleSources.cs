@@ -216,8 +216,9 @@ internal sealed class FileRuleSource : IAsyncDisposable
             if (errors.Count > 0)
             {
                 var error = new RuleFileException([.. errors.SelectMany(e => e.Value)]);
-                _tracker.Failed(SourceName, error.Message, errors.ToDictionary(e => e.Key, e => string.Join('\n', e.Value.Select(p => p.ToString())), StringComparer.Ordinal));
+                // Logged first: whoever sees the status error can also find the log entry.
                 HostingLog.RuleReloadRefused(_logger, "disk", error.Message);
+                _tracker.Failed(SourceName, error.Message, errors.ToDictionary(e => e.Key, e => string.Join('\n', e.Value.Select(p => p.ToString())), StringComparer.Ordinal));
 
                 // Remember the broken state so it is reported once, not at every check; a fix changes the signature again.
                 _signature = signature;
@@ -231,8 +232,8 @@ internal sealed class FileRuleSource : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _tracker.Failed(SourceName, e.Message, _tracker.Current.Errors);
             HostingLog.RuleReloadRefused(_logger, "disk", e.Message);
+            _tracker.Failed(SourceName, e.Message, _tracker.Current.Errors);
         }
     }
 
@@ -366,8 +367,8 @@ internal sealed class ZooKeeperRuleSource : IAsyncDisposable
     private void OnParseFailed(object? sender, ConfigParseError error)
     {
         var message = Describe(error);
-        _tracker.Failed(SourceName, message, UnresolvedErrors());
         HostingLog.RuleReloadRefused(_logger, "ZooKeeper", message);
+        _tracker.Failed(SourceName, message, UnresolvedErrors());
     }
 
     private static string Describe(ConfigParseError error) => error.Exception is RuleFileException rfe

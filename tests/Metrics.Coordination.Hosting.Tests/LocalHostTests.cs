@@ -148,9 +148,9 @@ public class LocalHostTests
         using var dir = new TempDirectory("hosting");
         var rules = dir.Combine("rules");
         Directory.CreateDirectory(rules);
-        File.WriteAllText(Path.Combine(rules, "a.yml"), Group("a", "r1"));
-        File.WriteAllText(Path.Combine(rules, "b.yml"), Group("b", "r1"));
-        File.WriteAllText(Path.Combine(rules, "notes.txt"), "not a rule file");
+        Replace(Path.Combine(rules, "a.yml"), Group("a", "r1"));
+        Replace(Path.Combine(rules, "b.yml"), Group("b", "r1"));
+        Replace(Path.Combine(rules, "notes.txt"), "not a rule file");
         await using var host = await TestHost.StartAsync(dir.Path, new Dictionary<string, string?>
         {
             ["Tsdb:SelfCollection:Enabled"] = "false",
@@ -163,12 +163,12 @@ public class LocalHostTests
         Shape(status).Should().Equal("a:r1", "b:r1");
 
         // A changed file is reloaded.
-        File.WriteAllText(Path.Combine(rules, "a.yml"), Group("a", "r1", "r2"));
+        Replace(Path.Combine(rules, "a.yml"), Group("a", "r1", "r2"));
         await TestHost.Eventually(() => Shape(status).SequenceEqual(["a:r1,r2", "b:r1"]), TimeSpan.FromSeconds(20), "the changed file is reloaded");
         var reloads = status.GetRuleSources().Reloads;
 
         // A broken file: the whole new set is refused, the last good one keeps running, the error names the file and line.
-        File.WriteAllText(Path.Combine(rules, "b.yml"), Group("b", "r1").Replace("vector(1)", "sum(", StringComparison.Ordinal));
+        Replace(Path.Combine(rules, "b.yml"), Group("b", "r1").Replace("vector(1)", "sum(", StringComparison.Ordinal));
         await TestHost.Eventually(() => status.GetRuleSources().LastError is not null, TimeSpan.FromSeconds(20), "the broken file is noticed");
         var broken = status.GetRuleSources();
         broken.LastError.Should().Contain(Path.Combine(rules, "b.yml"));
@@ -179,13 +179,13 @@ public class LocalHostTests
         host.Logs.Entries.Should().Contain(e => e.EventId.Id == 5102 && e.Message.Contains("b.yml", StringComparison.Ordinal));
 
         // Fixed: loaded, error cleared.
-        File.WriteAllText(Path.Combine(rules, "b.yml"), Group("b", "r1", "r2"));
+        Replace(Path.Combine(rules, "b.yml"), Group("b", "r1", "r2"));
         await TestHost.Eventually(() => Shape(status).SequenceEqual(["a:r1,r2", "b:r1,r2"]), TimeSpan.FromSeconds(20), "the fixed file is loaded");
         status.GetRuleSources().LastError.Should().BeNull();
         status.GetRuleSources().Errors.Should().BeEmpty();
 
         // A new file matching the glob joins; a deleted one leaves.
-        File.WriteAllText(Path.Combine(rules, "c.yml"), Group("c", "r1"));
+        Replace(Path.Combine(rules, "c.yml"), Group("c", "r1"));
         File.Delete(Path.Combine(rules, "a.yml"));
         await TestHost.Eventually(() => Shape(status).SequenceEqual(["b:r1,r2", "c:r1"]), TimeSpan.FromSeconds(20), "the glob is expanded again");
     }
@@ -225,6 +225,14 @@ public class LocalHostTests
         var up = TestHost.Query(reopened, "up").Single().Samples;
         up.Should().StartWith(seenBeforeStop);
         up.Should().OnlyContain(s => s.V == 1);
+    }
+
+    /// <summary>Writes a file the way deployment tools and most editors do (a temporary file renamed over it), so no check sees it half written.</summary>
+    private static void Replace(string path, string text)
+    {
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, text);
+        File.Move(temporary, path, overwrite: true);
     }
 
     private static IEnumerable<string> Shape(MetricsCoordinationStatus status) =>
