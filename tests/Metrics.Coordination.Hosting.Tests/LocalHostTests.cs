@@ -164,8 +164,8 @@ public class LocalHostTests
 
         // A changed file is reloaded.
         Replace(Path.Combine(rules, "a.yml"), Group("a", "r1", "r2"));
-        await TestHost.Eventually(() => Shape(status).SequenceEqual(["a:r1,r2", "b:r1"]), TimeSpan.FromSeconds(20), "the changed file is reloaded");
-        var reloads = status.GetRuleSources().Reloads;
+        // The status is updated right after the manager: wait for both (initial load + this reload).
+        await TestHost.Eventually(() => Shape(status).SequenceEqual(["a:r1,r2", "b:r1"]) && status.GetRuleSources().Reloads == 2, TimeSpan.FromSeconds(20), "the changed file is reloaded");
 
         // A broken file: the whole new set is refused, the last good one keeps running, the error names the file and line.
         Replace(Path.Combine(rules, "b.yml"), Group("b", "r1").Replace("vector(1)", "sum(", StringComparison.Ordinal));
@@ -174,20 +174,21 @@ public class LocalHostTests
         broken.LastError.Should().Contain(Path.Combine(rules, "b.yml"));
         broken.Errors.Keys.Should().Equal(Path.Combine(rules, "b.yml"));
         broken.ReloadFailures.Should().Be(1);
-        broken.Reloads.Should().Be(reloads);
+        broken.Reloads.Should().Be(2);
         Shape(status).Should().Equal("a:r1,r2", "b:r1");
         host.Logs.Entries.Should().Contain(e => e.EventId.Id == 5102 && e.Message.Contains("b.yml", StringComparison.Ordinal));
 
         // Fixed: loaded, error cleared.
         Replace(Path.Combine(rules, "b.yml"), Group("b", "r1", "r2"));
-        await TestHost.Eventually(() => Shape(status).SequenceEqual(["a:r1,r2", "b:r1,r2"]), TimeSpan.FromSeconds(20), "the fixed file is loaded");
+        await TestHost.Eventually(() => Shape(status).SequenceEqual(["a:r1,r2", "b:r1,r2"]) && status.GetRuleSources().Reloads == 3, TimeSpan.FromSeconds(20), "the fixed file is loaded");
         status.GetRuleSources().LastError.Should().BeNull();
         status.GetRuleSources().Errors.Should().BeEmpty();
 
         // A new file matching the glob joins; a deleted one leaves.
         Replace(Path.Combine(rules, "c.yml"), Group("c", "r1"));
         File.Delete(Path.Combine(rules, "a.yml"));
-        await TestHost.Eventually(() => Shape(status).SequenceEqual(["b:r1,r2", "c:r1"]), TimeSpan.FromSeconds(20), "the glob is expanded again");
+        await TestHost.Eventually(() => status.GetRuleSources().Sources.SequenceEqual([Path.Combine(rules, "b.yml"), Path.Combine(rules, "c.yml")]), TimeSpan.FromSeconds(20), "the glob is expanded again");
+        Shape(status).Should().Equal("b:r1,r2", "c:r1");
     }
 
     [Test]
