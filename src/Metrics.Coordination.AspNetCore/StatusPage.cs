@@ -59,6 +59,7 @@ internal sealed class StatusPage
     private readonly ZooKeeperClient? _zooKeeperClient;
     private readonly TimeSeriesDatabase? _database;
     private readonly IQueryable? _queryable;
+    private readonly Func<IServiceProvider, StatusPageComponents?>? _components;
     private readonly PromQLEngine? _engine;
     private readonly TimeProvider? _timeProvider;
     private readonly string? _defaultExpression;
@@ -85,6 +86,7 @@ internal sealed class StatusPage
         _zooKeeperClient = options.ZooKeeperClient;
         _database = options.Database;
         _queryable = options.Queryable;
+        _components = options.Components;
         _engine = options.Engine;
         _timeProvider = options.TimeProvider;
         _defaultExpression = string.IsNullOrWhiteSpace(options.DefaultExpression) ? null : options.DefaultExpression;
@@ -128,16 +130,26 @@ internal sealed class StatusPage
         sb.Append("<header><h1>").Append(Encode(_title)).Append(" status</h1><p>Rendered at ").Append(FormatTime(now)).Append("</p></header>\n");
         sb.Append("<nav><a href=\"#overview\">Overview</a><a href=\"#alerts\">Alerts</a><a href=\"#rules\">Rules</a><a href=\"#graph\">Graph</a></nav>\n<main>");
 
+        StatusPageComponents? c = null;
+        try
+        {
+            c = _components?.Invoke(_services);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            sb.Append("<p class=\"error\">StatusPageOptions.Components failed: ").Append(Encode(ex.GetType().Name + ": " + ex.Message)).Append("</p>");
+        }
+
         sb.Append("<div class=\"cards\" id=\"overview\">");
-        Section(sb, "leadership", "Leadership", () => RenderLeadership(sb));
-        Section(sb, "zookeeper", "ZooKeeper session", () => RenderZooKeeper(sb));
-        Section(sb, "tsdb", "TSDB head", () => RenderTsdb(sb));
+        Section(sb, "leadership", "Leadership", () => RenderLeadership(sb, c));
+        Section(sb, "zookeeper", "ZooKeeper session", () => RenderZooKeeper(sb, c));
+        Section(sb, "tsdb", "TSDB head", () => RenderTsdb(sb, c));
         sb.Append("</div>\n");
 
-        var rules = _ruleManager ?? _services.GetService<RuleManager>();
+        var rules = _ruleManager ?? c?.RuleManager ?? _services.GetService<RuleManager>();
         Section(sb, "alerts", "Active alerts", () => RenderAlerts(sb, rules, now));
         Section(sb, "rules", "Rule groups", () => RenderRules(sb, rules, now));
-        Section(sb, "graph", "Graph", () => RenderGraph(sb, query, time, now, cancellationToken));
+        Section(sb, "graph", "Graph", () => RenderGraph(sb, c, query, time, now, cancellationToken));
         sb.Append("</main></body></html>\n");
         return sb.ToString();
     }
@@ -160,9 +172,9 @@ internal sealed class StatusPage
         sb.Append("</section>\n");
     }
 
-    private void RenderLeadership(StringBuilder sb)
+    private void RenderLeadership(StringBuilder sb, StatusPageComponents? c)
     {
-        var gate = _leadershipGate ?? _services.GetService<ILeadershipGate>();
+        var gate = _leadershipGate ?? c?.LeadershipGate ?? _services.GetService<ILeadershipGate>();
         if (gate is null)
         {
             NotConfigured(sb, "No ILeadershipGate is registered; notifications are not gated.");
@@ -175,9 +187,9 @@ internal sealed class StatusPage
         sb.Append("<tr><th>Kind</th><td>").Append(gate is AlwaysLeaderGate ? "local (always leader)" : Encode(gate.GetType().Name)).Append("</td></tr></table>");
     }
 
-    private void RenderZooKeeper(StringBuilder sb)
+    private void RenderZooKeeper(StringBuilder sb, StatusPageComponents? c)
     {
-        var client = _zooKeeperClient ?? _services.GetService<ZooKeeperClient>() ?? _services.GetService<RecoveringZooKeeperClient>()?.Current;
+        var client = _zooKeeperClient ?? c?.ZooKeeperClient ?? _services.GetService<ZooKeeperClient>() ?? _services.GetService<RecoveringZooKeeperClient>()?.Current;
         if (client is null)
         {
             NotConfigured(sb, "No ZooKeeper client is registered.");
@@ -194,9 +206,9 @@ internal sealed class StatusPage
         sb.Append("<tr><th>Last zxid</th><td><code>0x").Append(client.LastZxid.ToString("x", CultureInfo.InvariantCulture)).Append("</code></td></tr></table>");
     }
 
-    private void RenderTsdb(StringBuilder sb)
+    private void RenderTsdb(StringBuilder sb, StatusPageComponents? c)
     {
-        var db = _database ?? _services.GetService<TimeSeriesDatabase>();
+        var db = _database ?? c?.Database ?? _services.GetService<TimeSeriesDatabase>();
         if (db is null)
         {
             NotConfigured(sb, "No TimeSeriesDatabase is registered.");
@@ -315,7 +327,7 @@ internal sealed class StatusPage
         sb.Append("</table>");
     }
 
-    private void RenderGraph(StringBuilder sb, IQueryCollection query, TimeProvider time, DateTimeOffset now, CancellationToken cancellationToken)
+    private void RenderGraph(StringBuilder sb, StatusPageComponents? c, IQueryCollection query, TimeProvider time, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var exprField = query["expr"].ToString();
         var rangeField = query["range"].ToString();
@@ -343,7 +355,7 @@ internal sealed class StatusPage
             return;
         }
 
-        var storage = _queryable ?? _database ?? _services.GetService<TimeSeriesDatabase>() ?? _services.GetService<IQueryable>();
+        var storage = _queryable ?? _database ?? c?.Queryable ?? c?.Database ?? _services.GetService<TimeSeriesDatabase>() ?? _services.GetService<IQueryable>();
         if (storage is null)
         {
             GraphError(sb, "Nothing to query: no TimeSeriesDatabase or IQueryable is registered.");

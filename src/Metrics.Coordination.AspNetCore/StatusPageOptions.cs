@@ -38,6 +38,13 @@ public sealed class StatusPageOptions
     /// </summary>
     public IQueryable? Queryable { get; set; }
 
+    /// <summary>
+    /// Called on every request for components that exist only once the host has started (a hosting layer that opens
+    /// the TSDB and builds the rule manager in a hosted service, say). What it returns fills the properties above that
+    /// are null; what it leaves null comes from DI. Default null.
+    /// </summary>
+    public Func<IServiceProvider, StatusPageComponents?>? Components { get; set; }
+
     /// <summary>The engine that evaluates the graph's expression. Default null: the <see cref="PromQLEngine"/> registered in DI, else one with default options.</summary>
     public PromQLEngine? Engine { get; set; }
 
@@ -58,4 +65,23 @@ public sealed class StatusPageOptions
 
     /// <summary>At most this many series are drawn; the page says how many more the result held. Default 20; 1 to 1,000.</summary>
     public int MaxGraphSeries { get; set; } = 20;
+}
+
+/// <summary>The components a <see cref="StatusPageOptions.Components"/> callback hands the status page for one request; each may be null.</summary>
+public sealed class StatusPageComponents
+{
+    /// <summary>Rule groups and alerts come from this manager.</summary>
+    public RuleManager? RuleManager { get; init; }
+
+    /// <summary>The leadership shown.</summary>
+    public ILeadershipGate? LeadershipGate { get; init; }
+
+    /// <summary>The ZooKeeper session shown.</summary>
+    public ZooKeeperClient? ZooKeeperClient { get; init; }
+
+    /// <summary>The database whose head statistics are shown (and which the graph queries unless <see cref="Queryable"/> is set).</summary>
+    public TimeSeriesDatabase? Database { get; init; }
+
+    /// <summary>What the graph queries.</summary>
+    public IQueryable? Queryable { get; init; }
 }

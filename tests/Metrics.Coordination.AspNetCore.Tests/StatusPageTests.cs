@@ -130,6 +130,34 @@ public partial class StatusPageTests
     }
 
     [Test]
+    public async Task MapMetricsStatusPage_ComponentsCallback_ResolvesOnEachRequest()
+    {
+        await using var scenario = await StatusPageScenario.StartAsync();
+        StatusPageComponents? current = null;
+        var calls = 0;
+        await using var host = await TestWebHost.StartAsync(app => app.MapMetricsStatusPage("/", new StatusPageOptions
+        {
+            Components = _ =>
+            {
+                Interlocked.Increment(ref calls);
+                return current;
+            },
+        }));
+        using var client = Client();
+
+        // Before the host's parts exist: each section says so.
+        var before = await client.GetStringAsync(host.Url("/?expr=demo_queue_depth"));
+        before.Should().Contain("No RuleManager is registered.").And.Contain("No TimeSeriesDatabase is registered.");
+
+        // Once they exist (as a hosting layer builds them at start), the next request shows them.
+        current = new StatusPageComponents { RuleManager = scenario.Rules, Database = scenario.Database, LeadershipGate = Rules.Notifications.AlwaysLeaderGate.Instance };
+        var after = await client.GetStringAsync(host.Url("/?expr=demo_queue_depth"));
+        after.Should().Contain("<table id=\"rule-groups\">").And.Contain("<table id=\"alerts-table\">").And.Contain("<td id=\"is-leader\" class=\"leader-yes\">yes</td>");
+        Polyline().Matches(after).Count.Should().Be(2);
+        calls.Should().Be(2);
+    }
+
+    [Test]
     [Category("Integration")]
     public async Task MapMetricsStatusPage_ZooKeeperClientRegistered_ShowsConnectedSession()
     {
