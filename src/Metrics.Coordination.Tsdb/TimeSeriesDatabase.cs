@@ -40,7 +40,7 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
     {
         Options = options;
         _logger = options.LoggerFactory.CreateLogger<TimeSeriesDatabase>();
-        _head = new Head.Head(new HeadOptions((long)options.BlockDuration.TotalMilliseconds));
+        _head = new Head.Head(new HeadOptions((long)options.BlockDuration.TotalMilliseconds, OutOfOrderWindow: (long)options.OutOfOrderTimeWindow.TotalMilliseconds));
     }
 
     /// <summary>The data directory, or null for an in-memory database.</summary>
@@ -67,6 +67,7 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
             CompactionInterval = options.CompactionInterval,
             RetentionTime = options.RetentionTime,
             RetentionSize = options.RetentionSize,
+            OutOfOrderTimeWindow = options.OutOfOrderTimeWindow,
             LoggerFactory = options.LoggerFactory,
             TimeProvider = options.TimeProvider,
         };
@@ -208,6 +209,7 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
             SamplesAppended = Interlocked.Read(ref c.SamplesAppended),
             SeriesCreated = Interlocked.Read(ref c.SeriesCreated),
             OutOfOrderSamples = Interlocked.Read(ref c.OutOfOrderSamples),
+            OutOfOrderSamplesAppended = Interlocked.Read(ref c.OutOfOrderSamplesAppended),
             DuplicateSamples = Interlocked.Read(ref c.DuplicateSamples),
             OutOfBoundsSamples = Interlocked.Read(ref c.OutOfBoundsSamples),
             InvalidSamples = Interlocked.Read(ref c.InvalidSamples),

@@ -62,6 +62,16 @@ public sealed class TsdbOptions
     /// </summary>
     public long RetentionSize { get; set; }
 
+    /// <summary>
+    /// Prometheus's <c>out_of_order_time_window</c>: a sample older than its series' newest is accepted when it is no
+    /// more than this behind the head's newest sample (and not in a range already persisted as a block), stored apart
+    /// from the in-order chunks, merged into query results and into the block at compaction, and restored by WAL
+    /// replay. Refused out-of-order samples are counted (<see cref="TsdbStatistics.OutOfOrderSamples"/>), accepted ones
+    /// too (<see cref="TsdbStatistics.OutOfOrderSamplesAppended"/>). Of two samples with the same timestamp the first
+    /// stays. Default <see cref="TimeSpan.Zero"/>: off (every older sample is refused), as in Prometheus.
+    /// </summary>
+    public TimeSpan OutOfOrderTimeWindow { get; set; }
+
     /// <summary>Where logs go. Default: nowhere.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
@@ -93,6 +103,11 @@ public sealed class TsdbOptions
         if (RetentionTime < TimeSpan.Zero || RetentionTime.Ticks % TimeSpan.TicksPerMillisecond != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(RetentionTime), RetentionTime, "The retention time must be zero (off) or a positive whole number of milliseconds.");
+        }
+
+        if (OutOfOrderTimeWindow < TimeSpan.Zero || OutOfOrderTimeWindow.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(OutOfOrderTimeWindow), OutOfOrderTimeWindow, "The out-of-order window must be zero (off) or a positive whole number of milliseconds.");
         }
 
         if (RetentionSize < 0)

@@ -25,6 +25,9 @@ public sealed class TsdbStatistics
     /// <summary>Samples refused as out of order (at append, or at commit when another batch got ahead).</summary>
     public long OutOfOrderSamples { get; init; }
 
+    /// <summary>Samples older than their series' newest accepted within <see cref="TsdbOptions.OutOfOrderTimeWindow"/> (WAL replay not included).</summary>
+    public long OutOfOrderSamplesAppended { get; init; }
+
     /// <summary>Samples refused for a duplicate timestamp with a different value.</summary>
     public long DuplicateSamples { get; init; }
 

@@ -119,7 +119,7 @@ internal static class BlockWriter
             var chunks = new List<HeadChunk>();
             lock (s)
             {
-                s.ChunksForBlock(mint, maxt, chunks);
+                s.ChunksForBlock(mint, maxt, chunks, head.Options.ChunkRange, head.Options.SamplesPerChunk);
             }
 
             if (tombstones.TryGetValue(s.Ref, out var stones))

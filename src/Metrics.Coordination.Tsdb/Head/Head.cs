@@ -121,21 +121,28 @@ internal sealed class Head
                 token = log.Log(newSeries, samples);
             }
 
-            long min = long.MaxValue, max = long.MinValue, appended = 0, rejected = 0;
+            long min = long.MaxValue, max = long.MinValue, appended = 0, rejected = 0, outOfOrder = 0;
+            var runningMax = MaxTime;
             foreach (var p in samples)
             {
                 var s = p.Series;
                 lock (s)
                 {
-                    if (s.Append(p.T, p.V, Options.ChunkRange, Options.SamplesPerChunk))
+                    switch (Apply(s, p.T, p.V, ref runningMax))
                     {
-                        appended++;
-                        min = Math.Min(min, p.T);
-                        max = Math.Max(max, p.T);
-                    }
-                    else if (!(s.LastTime == p.T && s.LastValueBits == p.V))
-                    {
-                        rejected++;
+                        case ApplyResult.Appended:
+                            appended++;
+                            min = Math.Min(min, p.T);
+                            max = Math.Max(max, p.T);
+                            break;
+                        case ApplyResult.OutOfOrder:
+                            appended++;
+                            outOfOrder++;
+                            min = Math.Min(min, p.T);
+                            break;
+                        case ApplyResult.Rejected:
+                            rejected++;
+                            break;
                     }
 
                     if (ReferenceEquals(s.PendingOwner, appender))
@@ -147,9 +154,10 @@ internal sealed class Head
 
             Interlocked.Add(ref Counters.SamplesAppended, appended);
             Interlocked.Add(ref Counters.OutOfOrderSamples, rejected);
+            Interlocked.Add(ref Counters.OutOfOrderSamplesAppended, outOfOrder);
             if (appended > 0)
             {
-                UpdateTimes(min, max);
+                UpdateTimes(min, max == long.MinValue ? min : max);
             }
         }
 
@@ -242,6 +250,61 @@ internal sealed class Head
 
         return copy;
     }
+
+    /// <summary>What <see cref="Apply"/> did with a sample.</summary>
+    internal enum ApplyResult
+    {
+        /// <summary>Appended in order.</summary>
+        Appended,
+
+        /// <summary>Stored as an out-of-order sample (within the window).</summary>
+        OutOfOrder,
+
+        /// <summary>An exact duplicate (same time and bits), or an out-of-order sample at a time the series already has: dropped, not an error.</summary>
+        Dropped,
+
+        /// <summary>Refused: older than the newest sample and outside the out-of-order window, or the same time with other bits.</summary>
+        Rejected,
+    }
+
+    /// <summary>
+    /// Applies one committed sample to <paramref name="series"/> (caller holds its lock): in order when newer than its
+    /// newest sample; otherwise, with an out-of-order window, stored out of order when no older than
+    /// <paramref name="runningMax"/> − window and not before <see cref="MinValidTime"/> (ranges already persisted stay
+    /// closed). <paramref name="runningMax"/> is the head's newest time including the samples applied before this one,
+    /// advanced here; commit and WAL replay both go sample by sample in log order, so replay takes the same decisions.
+    /// </summary>
+    internal ApplyResult Apply(MemSeries series, long t, ulong v, ref long runningMax)
+    {
+        ApplyResult result;
+        if (series.Append(t, v, Options.ChunkRange, Options.SamplesPerChunk))
+        {
+            result = ApplyResult.Appended;
+        }
+        else if (series.LastTime == t)
+        {
+            result = series.LastValueBits == v ? ApplyResult.Dropped : ApplyResult.Rejected;
+        }
+        else if (Options.OutOfOrderWindow > 0 && t >= OutOfOrderMinTime(runningMax))
+        {
+            result = series.InsertOutOfOrder(t, v) ? ApplyResult.OutOfOrder : ApplyResult.Dropped;
+        }
+        else
+        {
+            result = ApplyResult.Rejected;
+        }
+
+        if (result == ApplyResult.Appended && t > runningMax)
+        {
+            runningMax = t;
+        }
+
+        return result;
+    }
+
+    /// <summary>The oldest timestamp an out-of-order sample may have when the head's newest is <paramref name="headMax"/>.</summary>
+    internal long OutOfOrderMinTime(long headMax) =>
+        Math.Max(MinValidTime, headMax == long.MinValue ? long.MinValue : headMax - Options.OutOfOrderWindow);
 
     /// <summary>Applies one replayed sample (WAL replay: no logging, no pending state).</summary>
     internal bool Replay(MemSeries series, long t, ulong v)

@@ -6,7 +6,9 @@ namespace Metrics.Coordination.Tsdb.Head;
 /// A batch of samples for the head. <see cref="Append"/> validates each sample against the series' committed newest
 /// sample and the batch's own earlier sample for that series: older ⇒ out of order, same time with different bits ⇒
 /// duplicate, same time and bits ⇒ accepted and dropped (federation re-sends), before the head's appendable window ⇒
-/// out of bounds. <see cref="Commit"/> logs the batch to the WAL, then applies it.
+/// out of bounds. With an out-of-order window, an older sample no more than the window behind the head's newest (and
+/// not in a persisted range) is accepted instead of refused, and stored out of order at commit.
+/// <see cref="Commit"/> logs the batch to the WAL, then applies it.
 /// </summary>
 internal sealed class HeadAppender : IAppender
 {
@@ -31,10 +33,15 @@ internal sealed class HeadAppender : IAppender
     {
         ObjectDisposedException.ThrowIf(_done, this);
         var t = request.TimestampMs;
-        if (t < _minValidTime)
+        var window = _head.Options.OutOfOrderWindow;
+        if (t < _minValidTime && (window == 0 || t < _head.OutOfOrderMinTime(_head.MaxTime)))
         {
             Interlocked.Increment(ref _head.Counters.OutOfBoundsSamples);
-            throw new SampleRejectedException(SampleRejectionReason.OutOfBounds, $"sample at {t} is out of bounds: the head accepts samples from {_minValidTime} on");
+            throw new SampleRejectedException(
+                SampleRejectionReason.OutOfBounds,
+                window == 0
+                    ? $"sample at {t} is out of bounds: the head accepts samples from {_minValidTime} on"
+                    : $"sample at {t} is too old: the out-of-order window accepts samples from {_head.OutOfOrderMinTime(_head.MaxTime)} on");
         }
 
         MemSeries? series = null;
@@ -80,6 +87,21 @@ internal sealed class HeadAppender : IAppender
 
         if (lastT != long.MinValue)
         {
+            if (t < lastT && window > 0 && t >= _head.OutOfOrderMinTime(_head.MaxTime))
+            {
+                // Within the out-of-order window: stored out of order at commit (unless the series has that time
+                // already). The pending newest sample stays what it was.
+                if (!ReferenceEquals(series.PendingOwner, this))
+                {
+                    series.PendingTime = lastT;
+                    series.PendingValueBits = lastV;
+                    series.PendingOwner = this;
+                }
+
+                _samples.Add(new PendingSample(series, t, v));
+                return new SeriesRef(series.Ref);
+            }
+
             if (t < lastT)
             {
                 Interlocked.Increment(ref _head.Counters.OutOfOrderSamples);

@@ -3,7 +3,8 @@ namespace Metrics.Coordination.Tsdb.Head;
 /// <summary>The head's fixed settings, copied from <see cref="TsdbOptions"/> when the database opens.</summary>
 /// <param name="ChunkRange">Chunks never cross a multiple of this (ms): the block range (2 h by default).</param>
 /// <param name="SamplesPerChunk">The target samples per chunk: 120, fixed in Prometheus 2.42.</param>
-internal sealed record HeadOptions(long ChunkRange, int SamplesPerChunk = 120)
+/// <param name="OutOfOrderWindow">How far (ms) behind the head's newest sample an older-than-newest sample is still accepted; 0 refuses them all.</param>
+internal sealed record HeadOptions(long ChunkRange, int SamplesPerChunk = 120, long OutOfOrderWindow = 0)
 {
     /// <summary>Prometheus's default block range, 2 h in ms.</summary>
     public const long DefaultBlockRange = 2 * 60 * 60 * 1000;
@@ -39,6 +40,7 @@ internal sealed class HeadCounters
     public long SeriesCreated;
     public long SeriesRemoved;
     public long OutOfOrderSamples;
+    public long OutOfOrderSamplesAppended;
     public long DuplicateSamples;
     public long OutOfBoundsSamples;
     public long InvalidSamples;

@@ -17,7 +17,14 @@ internal readonly record struct HeadChunk(byte[] Data, long MinTime, long MaxTim
 /// </summary>
 internal sealed class MemSeries
 {
+    /// <summary>Out-of-order samples are re-encoded into chunks of at most this many for queries (bounded decode work per chunk).</summary>
+    private const int OutOfOrderSamplesPerQueryChunk = 240;
+
     private HeadChunk[] _closed = [];
+
+    // Accepted out-of-order samples (older than the newest), sorted by time, unique timestamps; null until the first.
+    // They merge with the in-order chunks when queried and when a block is cut.
+    private List<(long T, ulong V)>? _ooo;
     private int _closedCount;
     private XorChunk? _open;
     private long _openMinTime;
@@ -79,10 +86,80 @@ internal sealed class MemSeries
     public ulong PendingValueBits { get; set; }
 
     /// <summary>Timestamp of the oldest sample held, or <see cref="long.MaxValue"/> when none.</summary>
-    public long MinTime => _closedCount > 0 ? _closed[0].MinTime : _open is { Count: > 0 } ? _openMinTime : long.MaxValue;
+    public long MinTime => Math.Min(
+        _closedCount > 0 ? _closed[0].MinTime : _open is { Count: > 0 } ? _openMinTime : long.MaxValue,
+        _ooo is { Count: > 0 } ooo ? ooo[0].T : long.MaxValue);
 
     /// <summary>Whether the series holds no samples.</summary>
-    public bool IsEmpty => _closedCount == 0 && (_open is null || _open.Count == 0);
+    public bool IsEmpty => _closedCount == 0 && (_open is null || _open.Count == 0) && _ooo is not { Count: > 0 };
+
+    /// <summary>How many accepted out-of-order samples the series holds outside its in-order chunks.</summary>
+    public int OutOfOrderCount => _ooo?.Count ?? 0;
+
+    /// <summary>
+    /// Stores a sample older than the newest one (the out-of-order window was checked by the caller). Returns false,
+    /// storing nothing, when the series already has a sample at <paramref name="t"/> (in order or not): as in
+    /// Prometheus, the first sample written for a timestamp stays.
+    /// </summary>
+    public bool InsertOutOfOrder(long t, ulong v)
+    {
+        _ooo ??= [];
+        var i = FindOutOfOrder(t);
+        if (i >= 0 || InOrderHas(t))
+        {
+            return false;
+        }
+
+        _ooo.Insert(~i, (t, v));
+        return true;
+    }
+
+    private int FindOutOfOrder(long t)
+    {
+        int lo = 0, hi = _ooo!.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var mt = _ooo[mid].T;
+            if (mt == t)
+            {
+                return mid;
+            }
+
+            if (mt < t)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return ~lo;
+    }
+
+    /// <summary>Whether an in-order chunk holds a sample at exactly <paramref name="t"/> (decodes only chunks whose range covers it).</summary>
+    private bool InOrderHas(long t)
+    {
+        var it = new XorIterator();
+        for (var i = 0; i < _closedCount; i++)
+        {
+            if (_closed[i].MinTime <= t && t <= _closed[i].MaxTime)
+            {
+                it.Reset(_closed[i].Data);
+                return it.Seek(t) && it.Timestamp == t;
+            }
+        }
+
+        if (_open is { Count: > 0 } open && _openMinTime <= t && t <= LastTime)
+        {
+            it.Reset(open.Buffer.AsSpan(0, open.Length), open.Count);
+            return it.Seek(t) && it.Timestamp == t;
+        }
+
+        return false;
+    }
 
     /// <summary>Number of chunks (closed + open).</summary>
     public int ChunkCount => _closedCount + (_open is { Count: > 0 } ? 1 : 0);
@@ -128,7 +205,112 @@ internal sealed class MemSeries
     }
 
     /// <summary>Adds the chunks overlapping [<paramref name="mint"/>, <paramref name="maxt"/>] to <paramref name="into"/>, oldest first.</summary>
+    /// <remarks>
+    /// With out-of-order samples in the range, the in-order chunks overlapping their span are decoded, merged with
+    /// them and re-encoded into fresh chunks, so the result is still sorted and non-overlapping (what the chunk
+    /// iterators expect). Only series with out-of-order samples pay for this.
+    /// </remarks>
     public void Snapshot(long mint, long maxt, List<ChunkMeta> into)
+    {
+        if (_ooo is { Count: > 0 } ooo && ooo[0].T <= maxt && ooo[^1].T >= mint)
+        {
+            SnapshotMerged(mint, maxt, into);
+            return;
+        }
+
+        SnapshotInOrder(mint, maxt, into);
+    }
+
+    private void SnapshotMerged(long mint, long maxt, List<ChunkMeta> into)
+    {
+        var ooo = _ooo!;
+        long oMin = ooo[0].T, oMax = ooo[^1].T;
+        var inOrder = new List<ChunkMeta>();
+        SnapshotInOrder(long.MinValue, long.MaxValue, inOrder);
+        var merged = new List<(long T, ulong V)>(ooo.Count);
+        var spanned = new List<ChunkMeta>();
+        foreach (var c in inOrder)
+        {
+            if (c.MaxTime < oMin)
+            {
+                if (c.Overlaps(mint, maxt))
+                {
+                    into.Add(c);
+                }
+            }
+            else if (c.MinTime <= oMax)
+            {
+                spanned.Add(c);
+            }
+        }
+
+        MergeWithOutOfOrder(spanned, ooo, long.MinValue, long.MaxValue, merged);
+        for (var start = 0; start < merged.Count; start += OutOfOrderSamplesPerQueryChunk)
+        {
+            var n = Math.Min(OutOfOrderSamplesPerQueryChunk, merged.Count - start);
+            var first = merged[start].T;
+            var last = merged[start + n - 1].T;
+            if (first > maxt || last < mint)
+            {
+                continue;
+            }
+
+            var chunk = new XorChunk();
+            for (var i = start; i < start + n; i++)
+            {
+                chunk.Append(merged[i].T, merged[i].V);
+            }
+
+            var data = chunk.ToArray();
+            into.Add(new ChunkMeta(first, last, data, data.Length, n, 0));
+        }
+
+        foreach (var c in inOrder)
+        {
+            if (c.MinTime > oMax && c.Overlaps(mint, maxt))
+            {
+                into.Add(c);
+            }
+        }
+    }
+
+    /// <summary>Decodes <paramref name="chunks"/> and merges their samples in [mint, maxt] with <paramref name="ooo"/>'s, sorted (no equal timestamps exist: insertion refuses them).</summary>
+    private static void MergeWithOutOfOrder(List<ChunkMeta> chunks, List<(long T, ulong V)> ooo, long mint, long maxt, List<(long T, ulong V)> into)
+    {
+        var it = new XorIterator();
+        var j = 0;
+        while (j < ooo.Count && ooo[j].T < mint)
+        {
+            j++;
+        }
+
+        foreach (var c in chunks)
+        {
+            it.Reset(c.Data.AsSpan(0, c.Length), c.Count);
+            while (it.Next())
+            {
+                var t = it.Timestamp;
+                if (t < mint || t > maxt)
+                {
+                    continue;
+                }
+
+                while (j < ooo.Count && ooo[j].T < t && ooo[j].T <= maxt)
+                {
+                    into.Add(ooo[j++]);
+                }
+
+                into.Add((t, it.ValueBits));
+            }
+        }
+
+        while (j < ooo.Count && ooo[j].T <= maxt)
+        {
+            into.Add(ooo[j++]);
+        }
+    }
+
+    private void SnapshotInOrder(long mint, long maxt, List<ChunkMeta> into)
     {
         for (var i = 0; i < _closedCount; i++)
         {
@@ -146,7 +328,33 @@ internal sealed class MemSeries
         }
     }
 
-    /// <summary>All chunks with their legacy stray-byte flags (for block writing), oldest first, within [mint, maxt].</summary>
+    /// <summary>
+    /// All chunks with their legacy stray-byte flags (for block writing), oldest first, within [mint, maxt]. When
+    /// out-of-order samples fall in the range, the range's samples are merged and re-cut into chunks as the head
+    /// cuts them (<paramref name="chunkRange"/>, <paramref name="samplesPerChunk"/>).
+    /// </summary>
+    public void ChunksForBlock(long mint, long maxt, List<HeadChunk> into, long chunkRange, int samplesPerChunk)
+    {
+        if (_ooo is not { Count: > 0 } ooo || ooo[^1].T < mint || ooo[0].T > maxt)
+        {
+            ChunksForBlock(mint, maxt, into);
+            return;
+        }
+
+        var inOrder = new List<ChunkMeta>();
+        SnapshotInOrder(mint, maxt, inOrder);
+        var merged = new List<(long T, ulong V)>();
+        MergeWithOutOfOrder(inOrder, ooo, mint, maxt, merged);
+        var rebuilt = new MemSeries(Ref, Labels);
+        foreach (var (t, v) in merged)
+        {
+            rebuilt.Append(t, v, chunkRange, samplesPerChunk);
+        }
+
+        rebuilt.ChunksForBlock(mint, maxt, into);
+    }
+
+    /// <summary>The in-order chunks only (see the overload that merges out-of-order samples).</summary>
     public void ChunksForBlock(long mint, long maxt, List<HeadChunk> into)
     {
         for (var i = 0; i < _closedCount; i++)
@@ -184,6 +392,15 @@ internal sealed class MemSeries
         {
             _open = null;
             drop++;
+        }
+
+        if (_ooo is { Count: > 0 } ooo && ooo[0].T < mint)
+        {
+            ooo.RemoveAll(x => x.T < mint);
+            if (ooo.Count == 0)
+            {
+                _ooo = null;
+            }
         }
 
         return drop;

@@ -16,6 +16,12 @@ internal enum WalRecordType : byte
 
     /// <summary>Deleted intervals per series.</summary>
     Tombstones = 3,
+
+    /// <summary>Exemplars (not used here).</summary>
+    Exemplars = 4,
+
+    /// <summary>Out-of-order m-map markers (Prometheus's WBL): series ref and head-chunk ref pairs.</summary>
+    MmapMarkers = 5,
 }
 
 /// <summary>A series definition from a WAL record.</summary>

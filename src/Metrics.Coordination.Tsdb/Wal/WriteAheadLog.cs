@@ -12,6 +12,7 @@ internal sealed class WalReplayResult
     public long Series;
     public long Samples;
     public long SamplesSkipped;
+    public long OutOfOrderSamples;
     public long UnknownSeriesSamples;
     public long Corruptions;
     public List<WalCorruption> CorruptionDetails { get; } = [];
@@ -428,6 +429,10 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
 
                     head.AddTombstones(_stones);
                     break;
+                case WalRecordType.MmapMarkers:
+                    // Prometheus writes these to its out-of-order log (wbl/) to point at m-mapped OOO head chunks; we keep
+                    // out-of-order samples in the WAL's Samples records and have no m-mapped chunks, so there is nothing to do.
+                    break;
                 default:
                     Tsdb.Log.WalUnknownRecord(logger, record.IsEmpty ? -1 : record[0], segment);
                     break;
@@ -437,9 +442,8 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         private void ApplySamples()
         {
             var minValid = head.MinValidTime;
-            long min = long.MaxValue, max = long.MinValue, applied = 0;
-            var chunkRange = head.Options.ChunkRange;
-            var perChunk = head.Options.SamplesPerChunk;
+            long min = long.MaxValue, max = long.MinValue, applied = 0, outOfOrder = 0;
+            var runningMax = head.MaxTime;
             foreach (var s in _samples)
             {
                 var series = _last is not null && _last.Ref == s.Ref ? _last : Find(s.Ref);
@@ -456,17 +460,22 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
                     continue;
                 }
 
-                bool ok;
+                Head.Head.ApplyResult applyResult;
                 lock (series)
                 {
-                    ok = series.Append(s.T, s.V, chunkRange, perChunk);
+                    // The same decision the commit took (in order, out of order within the window, or refused).
+                    applyResult = head.Apply(series, s.T, s.V, ref runningMax);
                 }
 
-                if (ok)
+                if (applyResult is Head.Head.ApplyResult.Appended or Head.Head.ApplyResult.OutOfOrder)
                 {
                     applied++;
                     min = Math.Min(min, s.T);
                     max = Math.Max(max, s.T);
+                    if (applyResult == Head.Head.ApplyResult.OutOfOrder)
+                    {
+                        outOfOrder++;
+                    }
                 }
                 else
                 {
@@ -475,6 +484,7 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
             }
 
             result.Samples += applied;
+            result.OutOfOrderSamples += outOfOrder;
             if (applied > 0)
             {
                 head.UpdateTimes(min, max);
