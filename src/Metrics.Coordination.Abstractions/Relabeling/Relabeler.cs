@@ -1,7 +1,4 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Metrics.Coordination.Shared;
 
@@ -75,28 +72,7 @@ public sealed class Relabeler
     /// big-endian unsigned integer, modulo <paramref name="modulus"/>. (Prometheus shifts all 16 bytes into a
     /// uint64; Go drops the first 8 as shifts of 64 bits or more.)
     /// </summary>
-    public static ulong HashMod(string value, ulong modulus)
-    {
-        ArgumentNullException.ThrowIfNull(value);
-        ArgumentOutOfRangeException.ThrowIfZero(modulus);
-        var length = Encoding.UTF8.GetByteCount(value);
-        var rented = length > 256 ? ArrayPool<byte>.Shared.Rent(length) : null;
-        try
-        {
-            Span<byte> bytes = rented ?? stackalloc byte[256];
-            var written = Encoding.UTF8.GetBytes(value, bytes);
-            Span<byte> digest = stackalloc byte[MD5.HashSizeInBytes];
-            MD5.HashData(bytes[..written], digest);
-            return BinaryPrimitives.ReadUInt64BigEndian(digest[8..]) % modulus;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
+    public static ulong HashMod(string value, ulong modulus) => Shared.ShardMath.HashMod(value, modulus);
 
     private sealed class Rule(RelabelConfig config, GoRegex regex)
     {
