@@ -17,7 +17,7 @@ namespace Metrics.Coordination.ZooKeeper.Recipes;
 /// <para>
 /// <b>At most one owner per key among members that know they are alive.</b> A member owns keys only while its node
 /// exists, was created by its current session, appears in the latest children list read on that session, and the
-/// connection is connected with a server heard from within two thirds of the session timeout. On a suspension
+/// connection is connected (the client suspends itself after two thirds of the session timeout without a frame from the server). On a suspension
 /// (connection lost, session maybe alive) it drops every key at once: it cannot know the membership any more. Other
 /// members take its keys only when its node is gone, i.e. after it closed or its session expired on the server — which
 /// happens no earlier than one session timeout after the server last heard from it, while the member itself stopped
@@ -148,7 +148,7 @@ public sealed class ZooKeeperShardGroup : IAsyncDisposable
             return false;
         }
 
-        if (view.Restrictions.Length > 0 && _time.GetElapsedTime(view.Created) < _handoverDelay)
+        if (view.Pending is { Done: false })
         {
             foreach (var restriction in view.Restrictions)
             {
@@ -208,9 +208,10 @@ public sealed class ZooKeeperShardGroup : IAsyncDisposable
     /// <summary>Same as <see cref="CloseAsync"/>.</summary>
     public async ValueTask DisposeAsync() => await CloseAsync().ConfigureAwait(false);
 
-    private static bool LinkHealthy(ZooKeeperClient client) =>
-        client.State == ZooKeeperState.Connected
-        && client.Time.GetElapsedTime(client.LastServerContactTimestamp) < client.SessionTimeout * 2 / 3;
+    // The state only, not the time since the last frame (as LeaderLatch.HasLeadership does): consumers re-read on
+    // Changed, and a silence that ends without a state change would raise none. The connection's own watchdog turns
+    // two thirds of the session timeout without a frame into Suspended, which does raise Changed.
+    private static bool LinkHealthy(ZooKeeperClient client) => client.State == ZooKeeperState.Connected;
 
     private void OnStateChanged(object? sender, ZooKeeperStateChange change)
     {
@@ -421,7 +422,7 @@ public sealed class ZooKeeperShardGroup : IAsyncDisposable
             }
 
             var members = canonical.Keys.Order(StringComparer.Ordinal).ToArray();
-            Publish(new View(members, [.. members.Select(ShardMath.Hash)], Array.IndexOf(members, _memberId), _strategy, client, ourPath, _time.GetTimestamp(), []), null);
+            Publish(new View(members, [.. members.Select(ShardMath.Hash)], Array.IndexOf(members, _memberId), _strategy, client, ourPath, []), null);
         }
         catch (ZooKeeperException ex) when (ex is ConnectionLossException or SessionExpiredException || ProtectedCreate.IsTerminal(client))
         {
@@ -460,44 +461,49 @@ public sealed class ZooKeeperShardGroup : IAsyncDisposable
             return;
         }
 
-        // Gains from members still running wait for the hand-over delay (see ShardGroupOptions.HandoverDelay).
-        List<View> restrictions = [];
+        // Gains from members still running wait for the hand-over delay (see ShardGroupOptions.HandoverDelay). The
+        // delay ends when its timer sets Pending.Done and then notifies, so a consumer re-reading on that notification
+        // always sees the gains (a clock comparison in Owns could still say "not yet" when the timer fires early).
+        View[] restrictions = [];
+        Settle? pending = null;
+        var running = _lastView?.Pending is { Done: false } p ? p : null;
         if (_handoverDelay > TimeSpan.Zero)
         {
             if (_lastView is null || !string.Equals(_lastView.OurPath, next.OurPath, StringComparison.Ordinal))
             {
-                restrictions.Add(View.Nobody);
+                restrictions = [View.Nobody];
+                pending = new Settle();
             }
             else if (_strategy == ShardAssignmentStrategy.HashMod && !_lastView.SameAs(next))
             {
-                restrictions.Add(_lastView with { Restrictions = [] });
-                if (_time.GetElapsedTime(_lastView.Created) < _handoverDelay)
-                {
-                    restrictions.AddRange(_lastView.Restrictions);
-                }
+                restrictions = [_lastView with { Restrictions = [], Pending = null }, .. running is null ? [] : _lastView.Restrictions];
+                pending = new Settle();
             }
-            else if (_time.GetElapsedTime(_lastView.Created) < _handoverDelay)
+            else if (running is not null)
             {
-                // Back from a suspension within a running delay: the delay goes on.
-                restrictions.AddRange(_lastView.Restrictions);
+                // Back from a suspension (or a departure) within a running delay: the delay goes on.
+                restrictions = _lastView.Restrictions;
+                pending = running;
             }
         }
 
-        var published = next with { Restrictions = [.. restrictions] };
-        if (restrictions.Count > 0 && _lastView is not null && restrictions.Count == _lastView.Restrictions.Length && _lastView.SameAs(next))
-        {
-            published = published with { Created = _lastView.Created };
-        }
-
+        var published = next with { Restrictions = restrictions, Pending = pending };
         _view = published;
         _lastView = published;
         ShardGroupLog.Membership(_logger, _path, _memberId, next.Members.Length, string.Join(",", next.Members));
         _notifications.Writer.TryWrite(true);
-        if (restrictions.Count > 0)
+        if (pending is not null && !ReferenceEquals(pending, running))
         {
             _settleTimer?.Dispose();
-            var remaining = _handoverDelay - _time.GetElapsedTime(published.Created);
-            _settleTimer = _time.CreateTimer(_ => _notifications.Writer.TryWrite(true), null, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            _settleTimer = _time.CreateTimer(
+                _ =>
+                {
+                    pending.Done = true;
+                    _notifications.Writer.TryWrite(true);
+                },
+                null,
+                _handoverDelay,
+                Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -574,10 +580,10 @@ public sealed class ZooKeeperShardGroup : IAsyncDisposable
     }
 
     /// <summary>One membership as read on one session: the member ids in ordinal order and our index among them.</summary>
-    private sealed record View(string[] Members, ulong[] Hashes, int OurIndex, ShardAssignmentStrategy Strategy, ZooKeeperClient Client, string OurPath, long Created, View[] Restrictions)
+    private sealed record View(string[] Members, ulong[] Hashes, int OurIndex, ShardAssignmentStrategy Strategy, ZooKeeperClient Client, string OurPath, View[] Restrictions, Settle? Pending = null)
     {
         /// <summary>A view that owns nothing (the restriction of a new member until its hand-over delay ends).</summary>
-        public static View Nobody { get; } = new([], [], -1, ShardAssignmentStrategy.Rendezvous, null!, string.Empty, 0, []);
+        public static View Nobody { get; } = new([], [], -1, ShardAssignmentStrategy.Rendezvous, null!, string.Empty, []);
 
         public bool OwnsRaw(string key)
         {
@@ -596,6 +602,18 @@ public sealed class ZooKeeperShardGroup : IAsyncDisposable
             ReferenceEquals(Client, other.Client)
             && string.Equals(OurPath, other.OurPath, StringComparison.Ordinal)
             && Members.AsSpan().SequenceEqual(other.Members);
+    }
+
+    /// <summary>A running hand-over delay; its timer sets <see cref="Done"/>.</summary>
+    private sealed class Settle
+    {
+        private volatile bool _done;
+
+        public bool Done
+        {
+            get => _done;
+            set => _done = value;
+        }
     }
 
     private abstract record GroupEvent

@@ -129,6 +129,20 @@ public abstract class ShardGroupFixture
             await Task.Delay(10);
         }
     }
+
+    protected static async Task Eventually(Func<bool> condition, Func<string> because)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > Wait)
+            {
+                Assert.Fail($"Waited {Wait.TotalSeconds} s: {because()}");
+            }
+
+            await Task.Delay(10);
+        }
+    }
 }
 
 public class ShardGroupTests : ShardGroupFixture
@@ -176,6 +190,10 @@ public class ShardGroupTests : ShardGroupFixture
 
         var b = await JoinAsync(path, "replica-b", handoverDelay: TimeSpan.FromSeconds(5));
         var joined = Stopwatch.StartNew();
+
+        // What a consumer sees when it re-reads on each Changed (the scrape manager does exactly that).
+        var seenOnChanged = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        b.Changed += (_, _) => seenOnChanged.Enqueue(Keys.Count(b.Owns));
         await Eventually(() => b.IsActive && b.Members.Count == 2, "b sees both members");
         await Eventually(() => a.Members.Count == 2, "a sees b");
         if (joined.Elapsed < TimeSpan.FromSeconds(4))
@@ -186,6 +204,8 @@ public class ShardGroupTests : ShardGroupFixture
 
         await EventuallyExclusive([a, b], () => OwnerMap([a, b]).SequenceEqual(Expected("replica-a", "replica-b")), "after the delay b owns its share");
         joined.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(5));
+        var share = Keys.Count(b.Owns);
+        await Eventually(() => seenOnChanged.LastOrDefault() == share, () => $"the Changed raised when the delay ends must already show the gains; seen {string.Join(",", seenOnChanged)}, share {share}");
     }
 
     [Test]

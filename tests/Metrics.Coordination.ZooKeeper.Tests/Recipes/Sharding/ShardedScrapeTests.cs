@@ -53,7 +53,8 @@ public class ShardedScrapeTests : ShardGroupFixture
             string OwnerOf(string address, string[] members) => members[ShardAssignment.RendezvousOwner(address, members)];
             await Eventually(
                 () => replicas.All(r => r.Group.Members.Count == 3 && r.ScrapedAddresses().SetEquals(addresses.Where(a => OwnerOf(a, ids) == r.Name))),
-                "every replica scrapes exactly its rendezvous share");
+                () => "every replica scrapes exactly its rendezvous share; " + string.Join("; ", replicas.Select(r =>
+                    $"{r.Name}: members [{string.Join(",", r.Group.Members)}], scraping {r.ScrapedAddresses().Count} ({string.Join(",", r.ScrapedAddresses().Take(3))}...), owns {addresses.Count(r.Group.Owns)}, expected {addresses.Count(a => OwnerOf(a, ids) == r.Name)}")));
             var settledMs = NowMs();
             await Eventually(() => addresses.All(a => replicas.Any(r => r.UpSamples(a).Count(s => s.T > settledMs) >= 2)), "two scrapes of every target after settling");
 
