@@ -17,7 +17,9 @@ public static class PrometheusApiEndpointRouteBuilderExtensions
     /// Serves Prometheus's HTTP API under <paramref name="prefix"/>, with its JSON shapes, error format and status codes,
     /// so that Grafana's Prometheus data source and <c>promtool query</c> can read the app's own storage:
     /// <c>query</c> and <c>query_range</c> (GET or urlencoded POST), <c>series</c>, <c>labels</c> (GET or POST),
-    /// <c>label/{name}/values</c>, <c>rules</c>, <c>alerts</c> and <c>status/buildinfo</c> (GET). Nothing is served unless
+    /// <c>label/{name}/values</c>, <c>rules</c>, <c>alerts</c> and <c>status/buildinfo</c> (GET); <c>metadata</c> and
+    /// <c>query_exemplars</c> answer empty (the storage interface reads neither) so that Grafana's editor and exemplar
+    /// queries work. Nothing is served unless
     /// the app calls this. Chain <c>RequireAuthorization</c>, <c>RequireHost</c> and the like on the result, or set
     /// <see cref="PrometheusApiOptions.ApiKey"/> or <see cref="PrometheusApiOptions.AuthorizationPolicy"/>.
     /// </summary>
@@ -43,6 +45,8 @@ public static class PrometheusApiEndpointRouteBuilderExtensions
         Map(group, "/series", getPost, handler, static (h, c) => h.SeriesAsync(c));
         Map(group, "/labels", getPost, handler, static (h, c) => h.LabelNamesAsync(c));
         Map(group, "/label/{name}/values", get, handler, static (h, c) => h.LabelValuesAsync(c));
+        Map(group, "/query_exemplars", getPost, handler, static (h, c) => h.QueryExemplarsAsync(c));
+        Map(group, "/metadata", get, handler, static (h, c) => h.MetadataAsync(c));
         Map(group, "/rules", get, handler, static (h, c) => h.RulesAsync(c));
         Map(group, "/alerts", get, handler, static (h, c) => h.AlertsAsync(c));
         Map(group, "/status/buildinfo", get, handler, static (h, c) => h.BuildInfoAsync(c));

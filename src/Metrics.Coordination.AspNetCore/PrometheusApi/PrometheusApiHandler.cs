@@ -242,6 +242,39 @@ internal sealed class PrometheusApiHandler
         await WriteStringsAsync(context, values).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// <c>/metadata</c>: metric types and help per metric name. The storage interface carries no metadata, so the answer
+    /// is an empty object, as Prometheus gives before it has scraped anything; Grafana's query editor then offers names
+    /// without help texts.
+    /// </summary>
+    public async Task MetadataAsync(HttpContext context)
+    {
+        using var json = StartSuccess(context, out var body);
+        json.WritePropertyName("data"u8);
+        json.WriteStartObject();
+        json.WriteEndObject();
+        await EndAsync(json, body, null, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>/query_exemplars</c>: the parameters are checked as Prometheus checks them (<c>start</c>, <c>end</c>,
+    /// <c>query</c>); the storage interface reads no exemplars, so the list is empty. Grafana asks for exemplars beside
+    /// range queries and treats an empty list as none.
+    /// </summary>
+    public async Task QueryExemplarsAsync(HttpContext context)
+    {
+        var p = await RequestParameters.ReadAsync(context.Request).ConfigureAwait(false);
+        var startMs = ParseTime(p, "start", ApiParameters.MinTimeMs);
+        var endMs = ParseTime(p, "end", ApiParameters.MaxTimeMs);
+        if (endMs < startMs)
+        {
+            throw ApiError.BadData("end timestamp must not be before start time");
+        }
+
+        ParseQuery(p.Value("query") ?? string.Empty);
+        await WriteStringsAsync(context, []).ConfigureAwait(false);
+    }
+
     /// <summary><c>/rules</c>: the rule groups with their rules' health and active alerts, optionally only <c>type=alert</c> or <c>type=record</c>.</summary>
     public async Task RulesAsync(HttpContext context)
     {

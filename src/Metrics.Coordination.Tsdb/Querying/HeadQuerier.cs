@@ -60,9 +60,20 @@ internal sealed class HeadQuerier : IQuerier
         return result;
     }
 
+    /// <summary>
+    /// Whether the query range misses the head's samples entirely: then it has no label names or values, as
+    /// Prometheus's head index reader answers (the index itself keeps every series, whatever its time range).
+    /// </summary>
+    private bool OutsideHead() => _maxt < _head.MinTime || _mint > _head.MaxTime;
+
     /// <inheritdoc />
     public IReadOnlyList<string> LabelNames(params LabelMatcher[] matchers)
     {
+        if (OutsideHead())
+        {
+            return [];
+        }
+
         if (matchers.Length == 0)
         {
             return _head.Index.LabelNames();
@@ -83,6 +94,11 @@ internal sealed class HeadQuerier : IQuerier
     /// <inheritdoc />
     public IReadOnlyList<string> LabelValues(string name, params LabelMatcher[] matchers)
     {
+        if (OutsideHead())
+        {
+            return [];
+        }
+
         if (matchers.Length == 0)
         {
             return _head.Index.LabelValues(name);

@@ -352,6 +352,42 @@ public class PrometheusApiEndpointTests
         body.GetProperty("data").EnumerateArray().Select(e => e.GetString()).Should().Equal("api");
     }
 
+    [TestCase("/api/v1/label/job/values")]
+    [TestCase("/api/v1/labels")]
+    public async Task LabelQueries_RangeBeforeAnyData_AreEmpty(string path)
+    {
+        var (status, body, text) = await _host.CallAsync(path, [P("start", "0"), P("end", "1000")]);
+
+        ShouldBeSuccess(status, body, text);
+        body.GetProperty("data").GetArrayLength().Should().Be(0, "no series has samples in the first 1000 s of 1970");
+    }
+
+    [Test]
+    public async Task Metadata_IsAnEmptyObject()
+    {
+        var (status, body, text) = await _host.CallAsync("/api/v1/metadata");
+
+        ShouldBeSuccess(status, body, text);
+        text.Should().Be("{\"status\":\"success\",\"data\":{}}");
+    }
+
+    [Test]
+    public async Task QueryExemplars_ValidQuery_IsAnEmptyList()
+    {
+        var (status, body, text) = await _host.CallAsync("/api/v1/query_exemplars", [P("query", "rate(http_requests_total[5m])"), P("start", Seconds(T0)), P("end", Mid)], post: true);
+
+        ShouldBeSuccess(status, body, text);
+        text.Should().Be("{\"status\":\"success\",\"data\":[]}");
+    }
+
+    [Test]
+    public async Task QueryExemplars_BadQuery_IsBadData()
+    {
+        var (status, body, text) = await _host.CallAsync("/api/v1/query_exemplars", [P("query", "rate("), P("start", Seconds(T0)), P("end", Mid)]);
+
+        ShouldBeError(status, body, text, HttpStatusCode.BadRequest, "bad_data", "invalid parameter \"query\": 1:");
+    }
+
     [Test]
     public async Task Rules_All_ReturnsGroupsWithPrometheusFields()
     {

@@ -232,6 +232,15 @@ public class HeadTests
         q.LabelValues("job").Should().Equal("api", "web");
         q.LabelValues("instance", Eq("job", "api")).Should().Equal("a", "b");
         q.LabelValues("nope").Should().BeEmpty();
+
+        // A range that misses the head's samples has no labels, as Prometheus's head index reader answers.
+        using var before = db.Querier(0, Start - 1);
+        before.LabelNames().Should().BeEmpty();
+        before.LabelValues("job").Should().BeEmpty();
+        using var after = db.Querier(Start + 1, long.MaxValue);
+        after.LabelNames(Eq("__name__", "up")).Should().BeEmpty();
+        using var touching = db.Querier(Start, Start);
+        touching.LabelValues("job").Should().Equal("api", "web");
     }
 
     [Test]
