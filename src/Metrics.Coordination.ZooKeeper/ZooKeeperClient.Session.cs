@@ -330,12 +330,7 @@ public sealed partial class ZooKeeperClient
         }
     }
 
-    private TimeSpan Backoff(int round)
-    {
-        var ticks = _backoff.Ticks * Math.Pow(2, Math.Min(round - 1, 20));
-        var capped = Math.Min(ticks, _maxBackoff.Ticks);
-        return TimeSpan.FromTicks((long)(capped * (0.5 + (Random.Shared.NextDouble() * 0.5))));
-    }
+    private TimeSpan Backoff(int round) => Shared.Backoff.Delay(_backoff, _maxBackoff, round);
 
     private List<Request> AuthPackets()
     {

@@ -1,3 +1,5 @@
+using Metrics.Coordination.Shared;
+
 namespace Metrics.Coordination.ZooKeeper;
 
 /// <summary>Settings of <see cref="ZooKeeperRetry"/>.</summary>
@@ -64,8 +66,7 @@ public static class ZooKeeperRetry
             }
             catch (ZooKeeperException ex) when (attempt < options.MaxAttempts && IsSafeToRetry(ex, idempotent))
             {
-                var delay = TimeSpan.FromTicks(Math.Min(options.MaxDelay.Ticks, options.InitialDelay.Ticks * (1L << Math.Min(attempt - 1, 20))));
-                delay = TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
+                var delay = Backoff.Delay(options.InitialDelay, options.MaxDelay, attempt);
                 await Task.Delay(delay, options.TimeProvider, cancellationToken).ConfigureAwait(false);
                 if (ex is ConnectionLossException && client.State is not (ZooKeeperState.Connected or ZooKeeperState.ConnectedReadOnly))
                 {

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Exposition;
+using Metrics.Coordination.Shared;
 using Microsoft.Extensions.Logging;
 
 namespace Metrics.Coordination.Registry.Pushgateway;
@@ -266,12 +267,7 @@ public sealed class PushgatewayClient : IDisposable
         }
     }
 
-    /// <summary>Exponential backoff with "equal jitter": the delay after attempt n is drawn from [d/2, d], d = min(max, initial * 2^(n-1)).</summary>
-    private TimeSpan RetryDelay(int attempt)
-    {
-        var ceiling = Math.Min(_maxDelay.Ticks, _initialDelay.Ticks * Math.Pow(2, Math.Min(attempt - 1, 30)));
-        return TimeSpan.FromTicks((long)(ceiling * (0.5 + (Random.Shared.NextDouble() * 0.5))));
-    }
+    private TimeSpan RetryDelay(int attempt) => Backoff.Delay(_initialDelay, _maxDelay, attempt);
 
     /// <summary>The URL without user info, for messages and logs.</summary>
     internal static string Display(Uri uri) =>

@@ -8,6 +8,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Registry;
+using Metrics.Coordination.Shared;
 using Microsoft.Extensions.Logging;
 
 namespace Metrics.Coordination.Rules.Notifications;
@@ -691,14 +692,10 @@ public sealed class AlertmanagerNotifier : IAlertSender, IAsyncDisposable
     internal static string FormatTime(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// Exponential backoff with "equal jitter": the delay after attempt n is drawn from [d/2, d],
-    /// d = min(max, initial × 2^(n-1)); a longer <c>Retry-After</c> raises it, still capped at the maximum.
-    /// </summary>
+    /// <summary>The shared equal-jitter backoff (<see cref="Backoff"/>); a longer <c>Retry-After</c> raises it, still capped at the maximum.</summary>
     private TimeSpan RetryDelay(int attempt, TimeSpan? retryAfter)
     {
-        var ceiling = Math.Min(_maxRetryDelay.Ticks, _initialRetryDelay.Ticks * Math.Pow(2, Math.Min(attempt - 1, 30)));
-        var delay = TimeSpan.FromTicks((long)(ceiling * (0.5 + (Random.Shared.NextDouble() * 0.5))));
+        var delay = Backoff.Delay(_initialRetryDelay, _maxRetryDelay, attempt);
         if (retryAfter is { } hint && hint > delay)
         {
             delay = hint < _maxRetryDelay ? hint : _maxRetryDelay;

@@ -1,3 +1,4 @@
+using Metrics.Coordination.Shared;
 using Metrics.Coordination.ZooKeeper.Recipes.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -159,7 +160,6 @@ public sealed class RecoveringZooKeeperClient : IAsyncDisposable
     {
         await Task.Yield();
         var token = _disposing.Token;
-        var delay = FirstRetryDelay;
         for (var attempt = 1; ; attempt++)
         {
             ZooKeeperClient fresh;
@@ -169,10 +169,9 @@ public sealed class RecoveringZooKeeperClient : IAsyncDisposable
             }
             catch (Exception ex) when (!token.IsCancellationRequested)
             {
-                var jittered = TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + (Random.Shared.NextDouble() * 0.5))));
-                RecipeLog.SessionReplaceFailed(_logger, attempt, jittered.TotalMilliseconds, ex);
-                await Task.Delay(jittered, _time, token).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+                var delay = Backoff.Delay(FirstRetryDelay, MaxRetryDelay, attempt);
+                RecipeLog.SessionReplaceFailed(_logger, attempt, delay.TotalMilliseconds, ex);
+                await Task.Delay(delay, _time, token).ConfigureAwait(false);
                 continue;
             }
 
