@@ -1,5 +1,6 @@
 using System.Text;
 using Metrics.Coordination.Testing;
+using Metrics.Coordination.ZooKeeper.Recipes;
 
 namespace Metrics.Coordination.ZooKeeper.Tests;
 
@@ -8,6 +9,7 @@ namespace Metrics.Coordination.ZooKeeper.Tests;
 public abstract class ServerFixture
 {
     private readonly List<ZooKeeperClient> _clients = [];
+    private readonly OwnedResources _owned = new();
 
     protected ZooKeeperServer Server { get; private set; } = null!;
 
@@ -35,6 +37,7 @@ public abstract class ServerFixture
     [TearDown]
     public async Task CloseClients()
     {
+        await _owned.DisposeAllAsync();
         foreach (var client in _clients)
         {
             await client.DisposeAsync();
@@ -59,6 +62,14 @@ public abstract class ServerFixture
         _clients.Add(client);
         return client;
     }
+
+    /// <summary>Closes <paramref name="disposable"/> after the test (newest first, before the plain clients).</summary>
+    protected T Own<T>(T disposable)
+        where T : IAsyncDisposable => _owned.Own(disposable);
+
+    /// <summary>A session-replacing client (what recipes run on) to the fixture's server, closed after the test.</summary>
+    protected async Task<RecoveringZooKeeperClient> RecoveringClientAsync(string? connectionString = null) =>
+        Own(await RecoveringZooKeeperClient.ConnectAsync(Options(connectionString ?? Server.ConnectionString)));
 
     protected string UniquePath(string name = "n") => $"{Root}/{name}-{Guid.NewGuid():N}";
 

@@ -11,7 +11,7 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes;
 [Category("Integration")]
 public abstract class ElectionFixture
 {
-    private readonly List<IAsyncDisposable> _owned = [];
+    private readonly OwnedResources _owned = new();
 
     protected ZooKeeperEnsemble Ensemble { get; private set; } = null!;
 
@@ -28,31 +28,12 @@ public abstract class ElectionFixture
     }
 
     [TearDown]
-    public async Task DisposeOwned()
-    {
-        for (var i = _owned.Count - 1; i >= 0; i--)
-        {
-            try
-            {
-                await _owned[i].DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-            }
-            catch (Exception ex)
-            {
-                TestContext.Out.WriteLine($"cleanup: {ex.GetType().Name}: {ex.Message}");
-            }
-        }
-
-        _owned.Clear();
-    }
+    public Task DisposeOwned() => _owned.DisposeAllAsync();
 
     protected static string ElectionPath() => "/election-" + Guid.NewGuid().ToString("N")[..10];
 
     protected T Own<T>(T disposable)
-        where T : IAsyncDisposable
-    {
-        _owned.Add(disposable);
-        return disposable;
-    }
+        where T : IAsyncDisposable => _owned.Own(disposable);
 
     protected async Task<RecoveringZooKeeperClient> ConnectAsync(string? connectionString = null, TimeSpan? sessionTimeout = null) =>
         Own(await RecoveringZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions

@@ -8,19 +8,6 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes.Config;
 public class ConfigWatcherTests : ServerFixture
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly List<IAsyncDisposable> _owned = [];
-
-    [TearDown]
-    public async Task DisposeOwned()
-    {
-        for (var i = _owned.Count - 1; i >= 0; i--)
-        {
-            await _owned[i].DisposeAsync();
-        }
-
-        _owned.Clear();
-    }
-
     [Test]
     public async Task Watchers_ThousandRapidUpdates_EveryWatcherEndsInLastValueWithoutGoingBack()
     {
@@ -31,7 +18,7 @@ public class ConfigWatcherTests : ServerFixture
         var versions = new List<ConcurrentQueue<int>>();
         for (var i = 0; i < 4; i++)
         {
-            var watcher = Own(new ZooKeeperConfigWatcher<string>(await SourceSetup(Server.ConnectionString), new() { Path = path, Parser = ConfigParsers.Utf8 }));
+            var watcher = Own(new ZooKeeperConfigWatcher<string>(await RecoveringClientAsync(Server.ConnectionString), new() { Path = path, Parser = ConfigParsers.Utf8 }));
             var seen = new ConcurrentQueue<int>();
             watcher.Changed += (_, c) => seen.Enqueue(c.NewValue!.Stat.Version);
             (await watcher.WaitForInitialLoadAsync(Wait))!.Value.Should().Be("start");
@@ -68,7 +55,7 @@ public class ConfigWatcherTests : ServerFixture
         var writer = await ConnectAsync();
         await writer.CreateAsync(path, Bytes("""{"name":"a","replicas":2}"""));
         var logs = new CapturingLoggerFactory();
-        var watcher = Own(new ZooKeeperConfigWatcher<Settings>(await SourceSetup(Server.ConnectionString), new()
+        var watcher = Own(new ZooKeeperConfigWatcher<Settings>(await RecoveringClientAsync(Server.ConnectionString), new()
         {
             Path = path,
             Parser = ConfigParsers.Json<Settings>(),
@@ -110,7 +97,7 @@ public class ConfigWatcherTests : ServerFixture
         var path = UniquePath("broken");
         var writer = await ConnectAsync();
         await writer.CreateAsync(path, Bytes("not: [yaml"));
-        var watcher = Own(new ZooKeeperConfigWatcher<Settings>(await SourceSetup(Server.ConnectionString), new() { Path = path, Parser = ConfigParsers.Yaml<Settings>() }));
+        var watcher = Own(new ZooKeeperConfigWatcher<Settings>(await RecoveringClientAsync(Server.ConnectionString), new() { Path = path, Parser = ConfigParsers.Yaml<Settings>() }));
         var thrown = await FluentActions.Awaiting(() => watcher.WaitForInitialLoadAsync(Wait)).Should().ThrowAsync<ZooKeeperConfigParseException>();
         thrown.Which.Error.Path.Should().Be(path);
         watcher.Current.Should().BeNull();
@@ -124,7 +111,7 @@ public class ConfigWatcherTests : ServerFixture
     public async Task NodeAbsent_CreatedThenDeleted_ReportedExplicitly()
     {
         var path = UniquePath("absent");
-        var watcher = Own(new ZooKeeperConfigWatcher<string>(await SourceSetup(Server.ConnectionString), new() { Path = path, Parser = ConfigParsers.Utf8 }));
+        var watcher = Own(new ZooKeeperConfigWatcher<string>(await RecoveringClientAsync(Server.ConnectionString), new() { Path = path, Parser = ConfigParsers.Utf8 }));
         var changes = new ConcurrentQueue<ConfigChange<string>>();
         watcher.Changed += (_, c) => changes.Enqueue(c);
         (await watcher.WaitForInitialLoadAsync(Wait)).Should().BeNull("the node does not exist yet");
@@ -152,7 +139,7 @@ public class ConfigWatcherTests : ServerFixture
         var path = UniquePath("cut");
         var writer = await ConnectAsync();
         await writer.CreateAsync(path, Bytes("before"));
-        var source = await SourceSetup(proxy.Endpoint);
+        var source = await RecoveringClientAsync(proxy.Endpoint);
         var watcher = Own(new ZooKeeperConfigWatcher<string>(source, new() { Path = path, Parser = ConfigParsers.Utf8 }));
         var resyncs = new ConcurrentQueue<string>();
         watcher.Resynchronized += (_, reason) => resyncs.Enqueue(reason);
@@ -205,7 +192,7 @@ public class ConfigWatcherTests : ServerFixture
         var writer = await ConnectAsync();
         await writer.CreateAsync(root, Array.Empty<byte>());
         await writer.CreateAsync(root + "/a", Bytes("1"));
-        var watcher = Own(new ZooKeeperConfigWatcher<string>(await SourceSetup(Server.ConnectionString), new() { Path = root, Mode = ConfigWatchMode.Subtree, Parser = ConfigParsers.Utf8 }));
+        var watcher = Own(new ZooKeeperConfigWatcher<string>(await RecoveringClientAsync(Server.ConnectionString), new() { Path = root, Mode = ConfigWatchMode.Subtree, Parser = ConfigParsers.Utf8 }));
         var changes = new ConcurrentQueue<ConfigChange<string>>();
         watcher.Changed += (_, c) => changes.Enqueue(c);
         (await watcher.WaitForInitialLoadAsync(Wait)).Should().BeNull("the root holds no data");
@@ -237,7 +224,7 @@ public class ConfigWatcherTests : ServerFixture
         await writer.CreateAsync(root, Array.Empty<byte>());
         await writer.CreateAsync(root + "/keep", Bytes("k"));
         await writer.CreateAsync(root + "/gone", Bytes("g"));
-        var source = await SourceSetup(proxy.Endpoint);
+        var source = await RecoveringClientAsync(proxy.Endpoint);
         var watcher = Own(new ZooKeeperConfigWatcher<string>(source, new() { Path = root, Mode = ConfigWatchMode.Subtree, Parser = ConfigParsers.Utf8 }));
         await watcher.WaitForInitialLoadAsync(Wait);
         watcher.Nodes.Should().HaveCount(2);
@@ -261,7 +248,7 @@ public class ConfigWatcherTests : ServerFixture
         var writer = await ConnectAsync();
         await writer.CreateAsync(path, Bytes("0"));
         var logs = new CapturingLoggerFactory();
-        var watcher = Own(new ZooKeeperConfigWatcher<string>(await SourceSetup(Server.ConnectionString), new() { Path = path, Parser = ConfigParsers.Utf8, LoggerFactory = logs }));
+        var watcher = Own(new ZooKeeperConfigWatcher<string>(await RecoveringClientAsync(Server.ConnectionString), new() { Path = path, Parser = ConfigParsers.Utf8, LoggerFactory = logs }));
         var seen = new ConcurrentQueue<string>();
         watcher.Changed += (_, c) =>
         {
@@ -278,7 +265,7 @@ public class ConfigWatcherTests : ServerFixture
     public async Task WaitForInitialLoad_ServerUnreachable_TimesOutNamingThePath()
     {
         await using var proxy = new TcpProxy(Server.ClientPort);
-        var source = await SourceSetup(proxy.Endpoint);
+        var source = await RecoveringClientAsync(proxy.Endpoint);
         proxy.BlackHole = true;
         var watcher = Own(new ZooKeeperConfigWatcher<string>(source, new() { Path = "/nowhere", Parser = ConfigParsers.Utf8 }));
         var thrown = await FluentActions.Awaiting(() => watcher.WaitForInitialLoadAsync(TimeSpan.FromSeconds(1))).Should().ThrowAsync<TimeoutException>();
@@ -289,14 +276,6 @@ public class ConfigWatcherTests : ServerFixture
         (await watcher.WaitForInitialLoadAsync(Wait)).Should().BeNull("loads once the server is reachable again");
     }
 
-    private async Task<RecoveringZooKeeperClient> SourceSetup(string connectionString) => Own(await RecoveringZooKeeperClient.ConnectAsync(Options(connectionString)));
-
-    private TDisposable Own<TDisposable>(TDisposable disposable)
-        where TDisposable : IAsyncDisposable
-    {
-        _owned.Add(disposable);
-        return disposable;
-    }
 
     public sealed class Settings
     {

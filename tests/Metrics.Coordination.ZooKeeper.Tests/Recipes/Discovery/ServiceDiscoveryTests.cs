@@ -9,25 +9,12 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes.Discovery;
 public class ServiceDiscoveryTests : ServerFixture
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly List<IAsyncDisposable> _owned = [];
-
-    [TearDown]
-    public async Task DisposeOwned()
-    {
-        for (var i = _owned.Count - 1; i >= 0; i--)
-        {
-            await _owned[i].DisposeAsync();
-        }
-
-        _owned.Clear();
-    }
-
     [Test]
     public async Task Serverset_Register_WritesFinagleMemberAndDiscoveryListsIt()
     {
         var path = UniquePath("serverset") + "/deep/service";
-        var source = await Holder(Server.ConnectionString);
-        var reader = Own(new ZooKeeperServiceDiscovery(await Holder(Server.ConnectionString), new() { Path = path }));
+        var source = await RecoveringClientAsync(Server.ConnectionString);
+        var reader = Own(new ZooKeeperServiceDiscovery(await RecoveringClientAsync(Server.ConnectionString), new() { Path = path }));
         (await reader.WaitForInitialLoadAsync(Wait)).Should().BeEmpty("the path does not exist yet");
         var changes = new ConcurrentQueue<ServiceMemberChange>();
         reader.Changed += (_, c) => changes.Enqueue(c);
@@ -76,7 +63,7 @@ public class ServiceDiscoveryTests : ServerFixture
     public async Task Curator_Register_WritesServiceInstanceJsonInCuratorsFieldOrder()
     {
         var basePath = UniquePath("curator");
-        var source = await Holder(Server.ConnectionString);
+        var source = await RecoveringClientAsync(Server.ConnectionString);
         var registration = Own(await ZooKeeperServiceRegistration.RegisterAsync(source, new ServiceRegistrationOptions
         {
             Path = basePath,
@@ -100,7 +87,7 @@ public class ServiceDiscoveryTests : ServerFixture
         text.Should().Be("""{"name":"metrics-api","id":"3f1c2a8e-0000-4000-8000-000000000001","address":"127.0.0.1","port":8080,"sslPort":8443,"payload":{"@class":"java.util.HashMap","zone":"a"},"registrationTimeUTC":""" + time + ""","serviceType":"DYNAMIC","uriSpec":{"parts":[{"value":"scheme","variable":true},{"value":"://","variable":false},{"value":"address","variable":true},{"value":":","variable":false},{"value":"port","variable":true},{"value":"/v1","variable":false}]}}""");
         raw.Stat.EphemeralOwner.Should().Be(source.Current.SessionId);
 
-        var reader = Own(new ZooKeeperServiceDiscovery(await Holder(Server.ConnectionString), new() { Path = basePath, Format = ServiceFormat.Curator, ServiceName = "metrics-api" }));
+        var reader = Own(new ZooKeeperServiceDiscovery(await RecoveringClientAsync(Server.ConnectionString), new() { Path = basePath, Format = ServiceFormat.Curator, ServiceName = "metrics-api" }));
         var members = await reader.WaitForInitialLoadAsync(Wait);
         var member = members.Should().ContainSingle().Subject;
         member.Id.Should().Be("3f1c2a8e-0000-4000-8000-000000000001");
@@ -124,7 +111,7 @@ public class ServiceDiscoveryTests : ServerFixture
         // Curator 5.4.0's observed output (zookeeper-recipes.md §6), created as Curator would.
         await client.CreateAsync(basePath + "/svc/3f1c2a8e-0000-4000-8000-000000000001", Bytes("""{"name":"metrics-api","id":"3f1c2a8e-0000-4000-8000-000000000001","address":"127.0.0.1","port":8080,"sslPort":8443,"payload":{"@class":"java.util.HashMap","zone":"a"},"registrationTimeUTC":1700000000000,"serviceType":"DYNAMIC","uriSpec":{"parts":[{"value":"scheme","variable":true},{"value":"://","variable":false},{"value":"address","variable":true},{"value":":","variable":false},{"value":"port","variable":true},{"value":"/v1","variable":false}]}}"""), CreateMode.Ephemeral);
         await client.CreateAsync(basePath + "/svc/broken", Bytes("""{"name":"x","address":"127.0.0.1"}"""), CreateMode.Ephemeral);
-        var reader = Own(new ZooKeeperServiceDiscovery(await Holder(Server.ConnectionString), new() { Path = basePath, Format = ServiceFormat.Curator, ServiceName = "svc" }));
+        var reader = Own(new ZooKeeperServiceDiscovery(await RecoveringClientAsync(Server.ConnectionString), new() { Path = basePath, Format = ServiceFormat.Curator, ServiceName = "svc" }));
         var failures = new ConcurrentQueue<ConfigParseError>();
         reader.ParseFailed += (_, e) => failures.Enqueue(e);
         var member = (await reader.WaitForInitialLoadAsync(Wait)).Should().ContainSingle().Subject;
@@ -168,7 +155,7 @@ public class ServiceDiscoveryTests : ServerFixture
     public async Task MemberDeletedBySomeoneElse_IsRecreated()
     {
         var path = UniquePath("deleted");
-        var registration = Own(await ZooKeeperServiceRegistration.RegisterAsync(await Holder(Server.ConnectionString), new() { Path = path, Endpoint = new("127.0.0.1", 7001) }));
+        var registration = Own(await ZooKeeperServiceRegistration.RegisterAsync(await RecoveringClientAsync(Server.ConnectionString), new() { Path = path, Endpoint = new("127.0.0.1", 7001) }));
         var first = registration.NodePath!;
         var client = await ConnectAsync();
         await client.DeleteAsync(first);
@@ -207,12 +194,4 @@ public class ServiceDiscoveryTests : ServerFixture
         logs.Entries.Should().Contain(e => e.EventId.Id == 4636, "the adoption is logged");
     }
 
-    private async Task<RecoveringZooKeeperClient> Holder(string connectionString) => Own(await RecoveringZooKeeperClient.ConnectAsync(Options(connectionString)));
-
-    private TDisposable Own<TDisposable>(TDisposable disposable)
-        where TDisposable : IAsyncDisposable
-    {
-        _owned.Add(disposable);
-        return disposable;
-    }
 }

@@ -15,19 +15,6 @@ public class CuratorLockInteropTests : ServerFixture
     private const string NodeName = "^_c_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-lock-[0-9]{10}$";
     private const int Rounds = 15;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
-    private readonly List<IAsyncDisposable> _owned = [];
-
-    [TearDown]
-    public async Task DisposeOwned()
-    {
-        for (var i = _owned.Count - 1; i >= 0; i--)
-        {
-            await _owned[i].DisposeAsync();
-        }
-
-        _owned.Clear();
-    }
-
     [Test]
     public async Task CuratorAndOurs_OnOnePath_OneHolderAtATime_LockPassesBothWays()
     {
@@ -102,12 +89,5 @@ public class CuratorLockInteropTests : ServerFixture
         }
 
         (await condition()).Should().BeTrue(because);
-    }
-
-    private T Own<T>(T disposable)
-        where T : IAsyncDisposable
-    {
-        _owned.Add(disposable);
-        return disposable;
     }
 }

@@ -7,19 +7,6 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes.Locks;
 public class LockTests : ServerFixture
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly List<IAsyncDisposable> _owned = [];
-
-    [TearDown]
-    public async Task DisposeOwned()
-    {
-        for (var i = _owned.Count - 1; i >= 0; i--)
-        {
-            await _owned[i].DisposeAsync();
-        }
-
-        _owned.Clear();
-    }
-
     [Test]
     public async Task Mutex_ContendedBySeveralClients_OneHolderAtATime_FencingTokensIncrease()
     {
@@ -43,7 +30,7 @@ public class LockTests : ServerFixture
         var workers = new List<Task>();
         for (var w = 0; w < 4; w++)
         {
-            workers.Add(Worker(new InterProcessMutex(await Holder(Server.ConnectionString), path)));
+            workers.Add(Worker(new InterProcessMutex(await RecoveringClientAsync(Server.ConnectionString), path)));
         }
 
         await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(90));
@@ -57,8 +44,8 @@ public class LockTests : ServerFixture
     public async Task Mutex_NodeNamedAsCurator_ReentrantPerHandle()
     {
         var path = UniquePath("reentrant");
-        var mutex = new InterProcessMutex(await Holder(Server.ConnectionString), path);
-        var other = new InterProcessMutex(await Holder(Server.ConnectionString), path);
+        var mutex = new InterProcessMutex(await RecoveringClientAsync(Server.ConnectionString), path);
+        var other = new InterProcessMutex(await RecoveringClientAsync(Server.ConnectionString), path);
         var handle = await mutex.AcquireAsync();
         ZooKeeperPathName(handle.NodePath).Should().MatchRegex("^_c_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-lock-[0-9]{10}$");
 
@@ -82,8 +69,8 @@ public class LockTests : ServerFixture
     public async Task Mutex_TimeoutAndCancellation_LeaveNoNodeBehind()
     {
         var path = UniquePath("timeout");
-        var holder = new InterProcessMutex(await Holder(Server.ConnectionString), path);
-        var waiter = new InterProcessMutex(await Holder(Server.ConnectionString), path);
+        var holder = new InterProcessMutex(await RecoveringClientAsync(Server.ConnectionString), path);
+        var waiter = new InterProcessMutex(await RecoveringClientAsync(Server.ConnectionString), path);
         await using var held = await holder.AcquireAsync();
         var client = await ConnectAsync();
 
@@ -103,12 +90,12 @@ public class LockTests : ServerFixture
     public async Task Mutex_WaiterGetsLockWhenPredecessorLeaves_InQueueOrder()
     {
         var path = UniquePath("queue");
-        var a = await new InterProcessMutex(await Holder(Server.ConnectionString), path).AcquireAsync();
+        var a = await new InterProcessMutex(await RecoveringClientAsync(Server.ConnectionString), path).AcquireAsync();
         var order = new ConcurrentQueue<string>();
-        var b = Acquire("b", await Holder(Server.ConnectionString));
+        var b = Acquire("b", await RecoveringClientAsync(Server.ConnectionString));
         var client = await ConnectAsync();
         await Eventually(async () => (await client.GetChildrenAsync(path)).Children.Count == 2, Wait, "b is queued");
-        var c = Acquire("c", await Holder(Server.ConnectionString));
+        var c = Acquire("c", await RecoveringClientAsync(Server.ConnectionString));
         await Eventually(async () => (await client.GetChildrenAsync(path)).Children.Count == 3, Wait, "c is queued");
         await a.ReleaseAsync();
         await Task.WhenAll(b, c).WaitAsync(Wait);
@@ -126,9 +113,9 @@ public class LockTests : ServerFixture
     public async Task ReadWrite_ReadersShare_WriterExcludes_ReaderBehindWaitingWriterWaits()
     {
         var path = UniquePath("rw");
-        var rw1 = new InterProcessReadWriteLock(await Holder(Server.ConnectionString), path);
-        var rw2 = new InterProcessReadWriteLock(await Holder(Server.ConnectionString), path);
-        var rw3 = new InterProcessReadWriteLock(await Holder(Server.ConnectionString), path);
+        var rw1 = new InterProcessReadWriteLock(await RecoveringClientAsync(Server.ConnectionString), path);
+        var rw2 = new InterProcessReadWriteLock(await RecoveringClientAsync(Server.ConnectionString), path);
+        var rw3 = new InterProcessReadWriteLock(await RecoveringClientAsync(Server.ConnectionString), path);
         var client = await ConnectAsync();
 
         var r1 = await rw1.ReadLock.AcquireAsync();
@@ -181,7 +168,7 @@ public class LockTests : ServerFixture
         await lost.Task.WaitAsync(Wait);
         handle.LostReason.Should().Contain("Suspended", "the holder is warned at the first sign, before the session is gone");
 
-        var other = new InterProcessMutex(await Holder(Server.ConnectionString), path);
+        var other = new InterProcessMutex(await RecoveringClientAsync(Server.ConnectionString), path);
         await using var next = await other.TryAcquireAsync(Wait);
         next.Should().NotBeNull("the expired holder's node was deleted by the server");
         next!.FencingToken.Should().BeGreaterThan(handle.FencingToken);
@@ -200,12 +187,4 @@ public class LockTests : ServerFixture
         }
     }
 
-    private async Task<RecoveringZooKeeperClient> Holder(string connectionString) => Own(await RecoveringZooKeeperClient.ConnectAsync(Options(connectionString)));
-
-    private TDisposable Own<TDisposable>(TDisposable disposable)
-        where TDisposable : IAsyncDisposable
-    {
-        _owned.Add(disposable);
-        return disposable;
-    }
 }

@@ -13,7 +13,7 @@ public abstract class ShardGroupFixture
 
     protected static readonly string[] Keys = [.. Enumerable.Range(0, 300).Select(i => $"10.0.{i / 100}.{i % 100}:9100")];
 
-    private readonly List<IAsyncDisposable> _owned = [];
+    private readonly OwnedResources _owned = new();
 
     protected ZooKeeperServer Server { get; private set; } = null!;
 
@@ -30,31 +30,12 @@ public abstract class ShardGroupFixture
     }
 
     [TearDown]
-    public async Task DisposeOwned()
-    {
-        for (var i = _owned.Count - 1; i >= 0; i--)
-        {
-            try
-            {
-                await _owned[i].DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
-            }
-            catch (Exception ex)
-            {
-                TestContext.Out.WriteLine($"cleanup: {ex.GetType().Name}: {ex.Message}");
-            }
-        }
-
-        _owned.Clear();
-    }
+    public Task DisposeOwned() => _owned.DisposeAllAsync();
 
     protected static string GroupPath() => "/shards-" + Guid.NewGuid().ToString("N")[..10] + "/scrapers";
 
     protected T Own<T>(T disposable)
-        where T : IAsyncDisposable
-    {
-        _owned.Add(disposable);
-        return disposable;
-    }
+        where T : IAsyncDisposable => _owned.Own(disposable);
 
     protected async Task<RecoveringZooKeeperClient> ConnectAsync(string? connectionString = null, TimeSpan? sessionTimeout = null) =>
         Own(await RecoveringZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions
