@@ -1,27 +1,28 @@
 // Quickstart: an ASP.NET Core service that instruments itself, keeps its own history and alerts on it, with no
-// external server: instruments in a MetricRegistry, /metrics for Prometheus, an embedded TSDB that collects the
-// registry every 5 s, one recording and one alerting rule (quickstart.rules.yml) evaluated against that history,
-// local leadership (this single instance always leads), the status page at / (rules, alerts, leadership, TSDB head,
-// a graph of any PromQL expression), and Prometheus's query API at /api/v1 over the same TSDB (Grafana's Prometheus
-// data source and `promtool query` read it).
+// external server. Everything but the app's own instruments comes from one call, AddMetricsCoordination, configured
+// by the MetricsCoordination section of appsettings.json: an embedded TSDB that collects the registry every 5 s
+// (job="quickstart"), one recording and one alerting rule (quickstart.rules.yml) evaluated against that history, and
+// local leadership (no ZooKeeper: this single instance always leads). The app maps /metrics for Prometheus, the status
+// page at / (rules, alerts, leadership, TSDB head, a graph of any PromQL expression) and Prometheus's query API at
+// /api/v1 over the same TSDB (Grafana's Prometheus data source and `promtool query` read it); both find the hosted
+// TSDB and rules by themselves.
 //
 //   dotnet run --project samples/Quickstart                       # http://127.0.0.1:5099
 //   dotnet run --project samples/Quickstart -- --urls http://127.0.0.1:6000
-//   dotnet run --project samples/Quickstart -- --Quickstart:DataDirectory /tmp/qs-data   # keep history on disk (WAL, blocks)
+//   dotnet run --project samples/Quickstart -- --MetricsCoordination:Tsdb:DataDirectory /tmp/qs-data   # keep history on disk (WAL, blocks)
 //
 // Then open http://127.0.0.1:5099/ or: curl http://127.0.0.1:5099/metrics
-//   curl 'http://127.0.0.1:5099/api/v1/query?query=quickstart_queue_depth'
+//   curl 'http://127.0.0.1:5099/api/v1/query?query=quickstart:jobs_processed:rate1m'
 //   promtool query instant http://127.0.0.1:5099 'rate(quickstart_jobs_processed_total[1m])'
 using Metrics.Coordination.AspNetCore;
+using Metrics.Coordination.Hosting;
 using Metrics.Coordination.Registry;
-using Metrics.Coordination.Rules;
-using Metrics.Coordination.Rules.Notifications;
-using Metrics.Coordination.Tsdb;
-using Metrics.Coordination.Tsdb.Ingestion;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the build output, where appsettings.json and the rule file are copied, so the sample finds
+// both from whatever directory it is started in (`dotnet run --project ...` from the repository root, say).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 // Loopback on 5099 unless --urls, ASPNETCORE_URLS / DOTNET_URLS or ASPNETCORE_HTTP_PORTS say otherwise.
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
@@ -29,37 +30,11 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls("http://127.0.0.1:5099");
 }
 
-// One registry for the whole app, from DI; MapMetrics and the status page find everything below there.
-builder.Services.AddMetricRegistry();
+// The registry, the TSDB with self-collection, the rules and local leadership, started and stopped in order by one
+// hosted service; MapMetrics, the status page and the query API below find all of it through DI.
+builder.Services.AddMetricsCoordination(builder.Configuration.GetSection(MetricsCoordinationOptions.SectionName));
 builder.Services.AddSingleton<AppMetrics>();
 builder.Services.AddHostedService<WorkSimulator>();
-
-// The embedded TSDB: in memory unless Quickstart:DataDirectory names a directory (then WAL and blocks go there).
-var dataDirectory = builder.Configuration["Quickstart:DataDirectory"];
-builder.Services.AddSingleton(sp => TimeSeriesDatabase.Open(new TsdbOptions
-{
-    Directory = string.IsNullOrEmpty(dataDirectory) ? null : dataDirectory,
-    LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
-}));
-
-// Local leadership: with no ZooKeeper this one instance always leads (alert notifications would always go out).
-builder.Services.AddSingleton<ILeadershipGate>(AlwaysLeaderGate.Instance);
-
-// The rule manager reads and writes the TSDB; without an Alertmanager configured its alerts are kept and shown, not sent.
-builder.Services.AddSingleton(sp =>
-{
-    var database = sp.GetRequiredService<TimeSeriesDatabase>();
-    return new RuleManager(new RuleManagerOptions
-    {
-        Queryable = database,
-        Appendable = database,
-        LeadershipGate = sp.GetRequiredService<ILeadershipGate>(),
-        EvaluationInterval = TimeSpan.FromSeconds(5),
-        MetricRegistry = sp.GetRequiredService<MetricRegistry>(),
-        LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
-    });
-});
-builder.Services.AddHostedService<SelfMonitoring>();
 
 var app = builder.Build();
 var metrics = app.Services.GetRequiredService<AppMetrics>();
@@ -70,6 +45,7 @@ var registry = app.Services.GetRequiredService<MetricRegistry>();
 registry.AddDefaultCollectors();
 registry.AddMeterBridge(new MeterBridgeOptions { Meters = ["Microsoft.AspNetCore.*", "System.Net.Http"] });
 
+// Only the page's look is set here; its rules, alerts, leadership and TSDB come from AddMetricsCoordination.
 app.MapMetricsStatusPage("/", new StatusPageOptions
 {
     Title = "Metrics.Coordination quickstart",
@@ -84,9 +60,10 @@ app.MapGet("/work/{size:int}", async (int size) =>
 });
 app.MapMetrics("/metrics");
 
-// Prometheus's HTTP API (query, query_range, series, labels, rules, alerts, ...) over the embedded TSDB. Open to anyone
-// who can reach the loopback port; set PrometheusApiOptions.ApiKey or AuthorizationPolicy before exposing it further.
-app.MapPrometheusApi("/api/v1", new PrometheusApiOptions { Queryable = app.Services.GetRequiredService<TimeSeriesDatabase>() });
+// Prometheus's HTTP API (query, query_range, series, labels, rules, alerts, ...) over the hosted TSDB and rules. Open to
+// anyone who can reach the loopback port; set PrometheusApiOptions.ApiKey or AuthorizationPolicy before exposing it further.
+app.MapPrometheusApi();
+
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -97,7 +74,8 @@ app.Lifetime.ApplicationStarted.Register(() =>
         Console.WriteLine($"Query API: {address}/api/v1/query?query=up");
     }
 
-    Console.WriteLine(string.IsNullOrEmpty(dataDirectory) ? "TSDB: in memory" : $"TSDB: {Path.GetFullPath(dataDirectory)}");
+    var tsdb = app.Services.GetRequiredService<MetricsCoordinationStatus>().GetTsdb();
+    Console.WriteLine(tsdb is null ? "TSDB: off" : $"TSDB: {tsdb.Directory ?? "in memory"}");
 });
 
 app.Run();
@@ -136,33 +114,5 @@ internal sealed class WorkSimulator(AppMetrics metrics) : BackgroundService
                 return;
             }
         }
-    }
-}
-
-/// <summary>
-/// Collects the registry into the TSDB every 5 s (job="quickstart") and runs the rules on it. Stops in reverse:
-/// rules first, then collection; the container then closes the TSDB (flushing its WAL when on disk).
-/// </summary>
-internal sealed class SelfMonitoring(MetricRegistry registry, TimeSeriesDatabase database, RuleManager rules, ILoggerFactory loggerFactory) : IHostedService
-{
-    private readonly RegistryIngestion _ingestion = new(registry, database, new RegistryIngestionOptions
-    {
-        Interval = TimeSpan.FromSeconds(5),
-        Job = "quickstart",
-        LoggerFactory = loggerFactory,
-    });
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await _ingestion.StartAsync(cancellationToken);
-        await rules.LoadAsync([Path.Combine(AppContext.BaseDirectory, "quickstart.rules.yml")], cancellationToken);
-        rules.Start();
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await rules.DisposeAsync();
-        await _ingestion.StopAsync(cancellationToken);
-        await _ingestion.DisposeAsync();
     }
 }

@@ -53,6 +53,7 @@ internal sealed class StatusPage
     private static readonly HtmlEncoder Encoder = HtmlEncoder.Default;
 
     private readonly IServiceProvider _services;
+    private readonly IMetricsCoordinationComponents? _host;
     private readonly string _title;
     private readonly RuleManager? _ruleManager;
     private readonly ILeadershipGate? _leadershipGate;
@@ -80,6 +81,7 @@ internal sealed class StatusPage
         ArgumentOutOfRangeException.ThrowIfLessThan(options.DefaultGraphRange, TimeSpan.FromMilliseconds(1), nameof(options.DefaultGraphRange));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.DefaultGraphRange, options.MaxGraphRange, nameof(options.DefaultGraphRange));
         _services = services;
+        _host = services.GetService<IMetricsCoordinationComponents>();
         _title = options.Title;
         _ruleManager = options.RuleManager;
         _leadershipGate = options.LeadershipGate;
@@ -140,13 +142,23 @@ internal sealed class StatusPage
             sb.Append("<p class=\"error\">StatusPageOptions.Components failed: ").Append(Encode(ex.GetType().Name + ": " + ex.Message)).Append("</p>");
         }
 
+        if (_host is { State: not MetricsCoordinationState.Running and var state })
+        {
+            // AddMetricsCoordination opens the TSDB and builds the rule manager when the host starts; say why they are missing.
+            sb.Append("<p id=\"host-state\" class=\"state-pending\">")
+                .Append(state == MetricsCoordinationState.Starting
+                    ? "Starting: the metrics components (TSDB, rules, ZooKeeper session) are not running yet; reload in a moment."
+                    : "Stopped: the host is shutting down its metrics components.")
+                .Append("</p>");
+        }
+
         sb.Append("<div class=\"cards\" id=\"overview\">");
         Section(sb, "leadership", "Leadership", () => RenderLeadership(sb, c));
         Section(sb, "zookeeper", "ZooKeeper session", () => RenderZooKeeper(sb, c));
         Section(sb, "tsdb", "TSDB head", () => RenderTsdb(sb, c));
         sb.Append("</div>\n");
 
-        var rules = _ruleManager ?? c?.RuleManager ?? _services.GetService<RuleManager>();
+        var rules = _ruleManager ?? c?.RuleManager ?? _services.GetService<RuleManager>() ?? _host?.GetComponent<RuleManager>();
         Section(sb, "alerts", "Active alerts", () => RenderAlerts(sb, rules, now));
         Section(sb, "rules", "Rule groups", () => RenderRules(sb, rules, now));
         Section(sb, "graph", "Graph", () => RenderGraph(sb, c, query, time, now, cancellationToken));
@@ -174,10 +186,10 @@ internal sealed class StatusPage
 
     private void RenderLeadership(StringBuilder sb, StatusPageComponents? c)
     {
-        var gate = _leadershipGate ?? c?.LeadershipGate ?? _services.GetService<ILeadershipGate>();
+        var gate = _leadershipGate ?? c?.LeadershipGate ?? _services.GetService<ILeadershipGate>() ?? _host?.GetComponent<ILeadershipGate>();
         if (gate is null)
         {
-            NotConfigured(sb, "No ILeadershipGate is registered; notifications are not gated.");
+            Missing(sb, "leadership gate", "No ILeadershipGate is registered; notifications are not gated.");
             return;
         }
 
@@ -189,10 +201,11 @@ internal sealed class StatusPage
 
     private void RenderZooKeeper(StringBuilder sb, StatusPageComponents? c)
     {
-        var client = _zooKeeperClient ?? c?.ZooKeeperClient ?? _services.GetService<ZooKeeperClient>() ?? _services.GetService<RecoveringZooKeeperClient>()?.Current;
+        var client = _zooKeeperClient ?? c?.ZooKeeperClient ?? _services.GetService<ZooKeeperClient>() ?? _services.GetService<RecoveringZooKeeperClient>()?.Current
+            ?? _host?.GetComponent<ZooKeeperClient>();
         if (client is null)
         {
-            NotConfigured(sb, "No ZooKeeper client is registered.");
+            Missing(sb, "ZooKeeper session", "No ZooKeeper client is registered.");
             return;
         }
 
@@ -208,10 +221,10 @@ internal sealed class StatusPage
 
     private void RenderTsdb(StringBuilder sb, StatusPageComponents? c)
     {
-        var db = _database ?? c?.Database ?? _services.GetService<TimeSeriesDatabase>();
+        var db = _database ?? c?.Database ?? _services.GetService<TimeSeriesDatabase>() ?? _host?.GetComponent<TimeSeriesDatabase>();
         if (db is null)
         {
-            NotConfigured(sb, "No TimeSeriesDatabase is registered.");
+            Missing(sb, "TSDB", "No TimeSeriesDatabase is registered.");
             return;
         }
 
@@ -227,11 +240,11 @@ internal sealed class StatusPage
         sb.Append("<tr><th>Samples refused</th><td>").Append(refused.ToString(CultureInfo.InvariantCulture)).Append("</td></tr></table>");
     }
 
-    private static void RenderAlerts(StringBuilder sb, RuleManager? rules, DateTimeOffset now)
+    private void RenderAlerts(StringBuilder sb, RuleManager? rules, DateTimeOffset now)
     {
         if (rules is null)
         {
-            NotConfigured(sb, "No RuleManager is registered.");
+            Missing(sb, "rule manager", "No RuleManager is registered.");
             return;
         }
 
@@ -261,11 +274,11 @@ internal sealed class StatusPage
         sb.Append("</tbody></table>");
     }
 
-    private static void RenderRules(StringBuilder sb, RuleManager? rules, DateTimeOffset now)
+    private void RenderRules(StringBuilder sb, RuleManager? rules, DateTimeOffset now)
     {
         if (rules is null)
         {
-            NotConfigured(sb, "No RuleManager is registered.");
+            Missing(sb, "rule manager", "No RuleManager is registered.");
             return;
         }
 
@@ -355,10 +368,11 @@ internal sealed class StatusPage
             return;
         }
 
-        var storage = _queryable ?? _database ?? c?.Queryable ?? c?.Database ?? _services.GetService<TimeSeriesDatabase>() ?? _services.GetService<IQueryable>();
+        var storage = _queryable ?? _database ?? c?.Queryable ?? c?.Database ?? _services.GetService<TimeSeriesDatabase>() ?? _services.GetService<IQueryable>()
+            ?? _host?.GetComponent<IQueryable>();
         if (storage is null)
         {
-            GraphError(sb, "Nothing to query: no TimeSeriesDatabase or IQueryable is registered.");
+            GraphError(sb, _host is null ? "Nothing to query: no TimeSeriesDatabase or IQueryable is registered." : MissingMessage("TSDB", ""));
             return;
         }
 
@@ -399,6 +413,17 @@ internal sealed class StatusPage
 
     private static void NotConfigured(StringBuilder sb, string message) =>
         sb.Append("<p class=\"muted not-configured\">").Append(Encode(message)).Append("</p>");
+
+    /// <summary>Says why a component is missing: not registered, or (with a hosting layer) not configured, not started yet, or stopped.</summary>
+    private void Missing(StringBuilder sb, string part, string notRegistered) => NotConfigured(sb, MissingMessage(part, notRegistered));
+
+    private string MissingMessage(string part, string notRegistered) => _host?.State switch
+    {
+        null => notRegistered,
+        MetricsCoordinationState.Running => $"Not configured: the host runs no {part}.",
+        MetricsCoordinationState.Starting => $"Starting: the {part} is not running yet.",
+        _ => $"Stopped: the host has closed the {part}.",
+    };
 
     private static void AppendLabels(StringBuilder sb, Labels labels, string? skip)
     {

@@ -12,7 +12,9 @@ public static class StatusPageEndpointRouteBuilderExtensions
     /// with health and last error, active alerts with state and since when, leadership, the ZooKeeper session, TSDB head
     /// statistics, and a graph (inline SVG) of one PromQL expression over a range, from the query string's <c>expr</c>
     /// and <c>range</c> fields. No script and no external resource: the page's Content-Security-Policy forbids both.
-    /// Each section shows what is configured (see <see cref="StatusPageOptions"/>); the others say they are not.
+    /// Each section shows what is configured (see <see cref="StatusPageOptions"/>); the others say they are not. In an
+    /// app that called <c>services.AddMetricsCoordination(...)</c> (Metrics.Coordination.Hosting), <c>app.MapMetricsStatusPage()</c>
+    /// shows the components that host starts with nothing else to wire, and says "Starting" until they run.
     /// The page reveals rule expressions and label values and runs the queries visitors enter: chain
     /// <c>RequireAuthorization</c>, <c>RequireHost</c> and the like on the result where that matters.
     /// </summary>

@@ -9,8 +9,11 @@ namespace Metrics.Coordination.AspNetCore;
 /// <summary>
 /// Settings of the status page mapped by
 /// <see cref="StatusPageEndpointRouteBuilderExtensions.MapMetricsStatusPage"/>. Every component is optional: one left
-/// null is resolved from dependency injection on each request, and a section whose component is found nowhere says
-/// it is not configured. The options are copied when the page is mapped; later changes have no effect.
+/// null is resolved on each request from the <see cref="Components"/> callback, then dependency injection, then the
+/// registered <see cref="Abstractions.IMetricsCoordinationComponents"/> (what <c>AddMetricsCoordination</c> starts, so
+/// an app using Metrics.Coordination.Hosting sets none of them); a section whose component is found nowhere says it is
+/// not configured, or that the host is still starting. The options are copied when the page is mapped; later changes
+/// have no effect.
 /// </summary>
 public sealed class StatusPageOptions
 {

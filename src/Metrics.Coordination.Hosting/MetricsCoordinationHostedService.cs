@@ -102,6 +102,7 @@ internal sealed class MetricsCoordinationHostedService : IHostedService
         var alerting = options.Alerting;
         var participantId = string.IsNullOrEmpty(zk.Election.ParticipantId) ? $"{Environment.MachineName}:{Environment.ProcessId}" : zk.Election.ParticipantId;
         var tracker = new RuleSourceTracker(_time);
+        _status.SetParts(MetricsCoordinationStatus.Parts.None);
         var step = "ZooKeeper session";
         try
         {
@@ -267,7 +268,7 @@ internal sealed class MetricsCoordinationHostedService : IHostedService
 
             _status.SetParts(new MetricsCoordinationStatus.Parts
             {
-                Running = true,
+                State = MetricsCoordinationState.Running,
                 StartedAt = _time.GetUtcNow(),
                 Database = _database,
                 RuleManager = _rules,
@@ -301,7 +302,7 @@ internal sealed class MetricsCoordinationHostedService : IHostedService
     private async Task StopPartsAsync()
     {
         var parts = _status.Current;
-        _status.SetParts(parts with { Running = false });
+        _status.SetParts(parts with { State = MetricsCoordinationState.Stopping });
 
         // Rules: stop reloading, optionally resolve what fires, stop evaluating.
         await StepAsync("rules from ZooKeeper", async () =>
@@ -393,7 +394,7 @@ internal sealed class MetricsCoordinationHostedService : IHostedService
             }
         }).ConfigureAwait(false);
 
-        _status.SetParts(MetricsCoordinationStatus.Parts.None);
+        _status.SetParts(MetricsCoordinationStatus.Parts.Stopped);
     }
 
     private async Task StepAsync(string part, Func<Task> stop)

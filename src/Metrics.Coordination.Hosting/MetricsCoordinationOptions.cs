@@ -151,10 +151,22 @@ public sealed class HostedAlertingOptions
 
     /// <summary>
     /// Whether stopping the host sends the firing alerts as resolved (only while this instance is the leader). Default
-    /// (null): yes for a single instance without ZooKeeper, whose alerts end with it; no with ZooKeeper, where the next
-    /// leader carries the alerts on and a resolution from the stopping replica would make Alertmanager flap (an alert
-    /// no longer re-sent resolves in Alertmanager by itself after its <c>endsAt</c>).
+    /// (null): yes without ZooKeeper, no with ZooKeeper.
     /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Without ZooKeeper the instance is the only evaluator: its alerts end with it, and resolving them at once tells
+    /// receivers so instead of leaving the alerts to expire at their <c>endsAt</c> (4 × the resend delay, or the evaluation interval when longer, after the last send).
+    /// </para>
+    /// <para>
+    /// With ZooKeeper a replica usually stops while the others continue (a rolling deploy, a scale-in), and the next
+    /// leader keeps firing the same alerts with the same <c>startsAt</c> from the handed-over state. A resolution from
+    /// the stopping leader would reach Alertmanager first and be contradicted moments later by the next leader's firing
+    /// notification: Alertmanager would flap the alert (resolved, then firing again, each sent to receivers), which
+    /// the hand-over exists to prevent. When the whole fleet goes away, Alertmanager resolves the alerts by itself once
+    /// no replica re-sends them. Set <c>true</c> with ZooKeeper only for fleets that are always stopped as a whole.
+    /// </para>
+    /// </remarks>
     public bool? ResolveOnStop { get; set; }
 }
 

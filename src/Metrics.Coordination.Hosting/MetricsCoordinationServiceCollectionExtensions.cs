@@ -1,3 +1,4 @@
+using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Registry;
 using Metrics.Coordination.Rules.Notifications;
 using Microsoft.Extensions.Configuration;
@@ -35,7 +36,9 @@ public static class MetricsCoordinationServiceCollectionExtensions
     /// singleton <see cref="MetricRegistry"/> (unless one is registered already, e.g. by ASP.NET Core's
     /// <c>AddMetricRegistry</c>), the <see cref="ILeadershipGate"/> (ZooKeeper election when a connection string is
     /// set, else <see cref="AlwaysLeaderGate"/>), <see cref="MetricsCoordinationStatus"/> (the running parts and their
-    /// state), and one hosted service that starts and stops the parts in order. Calling it again only adds configuration.
+    /// state), the same object as <see cref="IMetricsCoordinationComponents"/> (so that ASP.NET Core's
+    /// <c>app.MapPrometheusApi()</c> and <c>app.MapMetricsStatusPage()</c> serve the parts with no arguments), and one
+    /// hosted service that starts and stops the parts in order. Calling it again only adds configuration.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options.</param>
@@ -70,6 +73,9 @@ public static class MetricsCoordinationServiceCollectionExtensions
                 : AlwaysLeaderGate.Instance);
 
         services.TryAddSingleton(sp => new MetricsCoordinationStatus(sp.GetRequiredService<MetricRegistry>(), sp.GetRequiredService<ILeadershipGate>(), TimeOf(sp)));
+
+        // How ASP.NET Core's MapPrometheusApi() and MapMetricsStatusPage() find the parts, which exist only once started.
+        services.TryAddSingleton<IMetricsCoordinationComponents>(sp => sp.GetRequiredService<MetricsCoordinationStatus>());
 
         services.AddSingleton(sp => new MetricsCoordinationHostedService(
             sp.GetRequiredService<IOptions<MetricsCoordinationOptions>>(),

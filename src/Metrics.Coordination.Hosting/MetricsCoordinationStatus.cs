@@ -1,3 +1,4 @@
+using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Registry;
 using Metrics.Coordination.Rules;
 using Metrics.Coordination.Rules.Notifications;
@@ -12,9 +13,11 @@ namespace Metrics.Coordination.Hosting;
 /// The running parts of <c>AddMetricsCoordination</c> and read-only snapshots of their state, for a status page, an
 /// HTTP API or health checks. Registered as a singleton; inject it. The parts are null until the host has started them
 /// (an ASP.NET Core server may take requests a moment before) and after they stopped, and always null when disabled.
-/// Every <c>Get*</c> method is cheap, thread-safe and returns a snapshot.
+/// Every <c>Get*</c> method is cheap, thread-safe and returns a snapshot. Also registered as
+/// <see cref="IMetricsCoordinationComponents"/>, through which <c>Metrics.Coordination.AspNetCore</c>'s
+/// <c>MapPrometheusApi()</c> and <c>MapMetricsStatusPage()</c> find the parts with no further wiring.
 /// </summary>
-public sealed class MetricsCoordinationStatus
+public sealed class MetricsCoordinationStatus : IMetricsCoordinationComponents
 {
     private readonly TimeProvider _time;
     private volatile Parts _parts = Parts.None;
@@ -33,7 +36,10 @@ public sealed class MetricsCoordinationStatus
     public ILeadershipGate Leadership { get; }
 
     /// <summary>Whether every configured part has started and none has stopped yet.</summary>
-    public bool IsRunning => _parts.Running;
+    public bool IsRunning => _parts.State == MetricsCoordinationState.Running;
+
+    /// <summary>Where the parts are in their life: starting (or not started yet), running, stopping or stopped.</summary>
+    public MetricsCoordinationState State => _parts.State;
 
     /// <summary>When the parts finished starting, or null.</summary>
     public DateTimeOffset? StartedAt => _parts.StartedAt;
@@ -147,6 +153,32 @@ public sealed class MetricsCoordinationStatus
     /// <summary>Each Alertmanager's queue and counts; empty without Alertmanagers.</summary>
     public IReadOnlyList<AlertmanagerTargetStatus> GetAlertmanagers() => _parts.Notifier?.GetStatus() ?? [];
 
+    /// <summary>
+    /// The running part assignable to <typeparamref name="T"/>: the <see cref="TimeSeriesDatabase"/> (also as the
+    /// storage's <c>IQueryable</c> and <c>IAppendable</c>), the <see cref="Rules.RuleManager"/>, the
+    /// <see cref="AlertmanagerNotifier"/>, the <see cref="Tsdb.Scrape.ScrapeManager"/>, the
+    /// <see cref="RecoveringZooKeeperClient"/> and its current <see cref="ZooKeeperClient"/>, the service registration,
+    /// and for the host's whole life the <see cref="ILeadershipGate"/>, the <see cref="MetricRegistry"/> and this object.
+    /// Null for a part that is not configured, not started yet or stopped.
+    /// </summary>
+    /// <typeparam name="T">The part's type.</typeparam>
+    /// <returns>The part, or null.</returns>
+    public T? GetComponent<T>()
+        where T : class
+    {
+        var parts = _parts;
+        return parts.Database as T
+            ?? parts.RuleManager as T
+            ?? parts.Notifier as T
+            ?? parts.Scrape as T
+            ?? parts.ZooKeeper as T
+            ?? parts.ZooKeeper?.Current as T
+            ?? parts.Registration as T
+            ?? Leadership as T
+            ?? Registry as T
+            ?? this as T;
+    }
+
     internal void SetParts(Parts parts) => _parts = parts;
 
     internal Parts Current => _parts;
@@ -158,7 +190,9 @@ public sealed class MetricsCoordinationStatus
     {
         public static readonly Parts None = new();
 
-        public bool Running { get; init; }
+        public static readonly Parts Stopped = new() { State = MetricsCoordinationState.Stopped };
+
+        public MetricsCoordinationState State { get; init; }
 
         public DateTimeOffset? StartedAt { get; init; }
 

@@ -1,11 +1,16 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Reflection;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Metrics.Coordination.Testing;
 
 namespace Metrics.Coordination.AspNetCore.Tests;
 
-/// <summary>Runs the Quickstart sample as its own process and scrapes it.</summary>
+/// <summary>
+/// Runs the Quickstart sample (AddMetricsCoordination configured by its appsettings.json, MapMetrics,
+/// MapPrometheusApi(), MapMetricsStatusPage) as its own process and reads every URL it prints.
+/// </summary>
 public partial class QuickstartTests
 {
     [GeneratedRegex(@"^Metrics: (?<url>http://\S+/metrics)$", RegexOptions.Multiline)]
@@ -60,7 +65,7 @@ public partial class QuickstartTests
     public async Task Quickstart_StatusPage_ShowsItsRulesEvaluatedOnItsOwnHistory()
     {
         using var data = new TempDirectory("quickstart-data");
-        await using var quickstart = await StartQuickstartAsync("--Quickstart:DataDirectory", data.Path);
+        await using var quickstart = await StartQuickstartAsync("--MetricsCoordination:Tsdb:DataDirectory", data.Path);
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
         quickstart.Process.Output.Should().Contain("Status page: " + quickstart.StatusUrl).And.Contain("TSDB: " + data.Path);
 
@@ -107,6 +112,35 @@ public partial class QuickstartTests
         up.Should().StartWith("{\"status\":\"success\"").And.Contain("\"job\":\"quickstart\"");
         var apiRules = await client.GetStringAsync(new Uri(quickstart.StatusUrl, "/api/v1/rules"));
         apiRules.Should().Contain("\"name\":\"QuickstartJobsFailing\"").And.Contain("\"name\":\"quickstart:jobs_processed:rate1m\"");
+        using (var rulesJson = JsonDocument.Parse(apiRules))
+        {
+            var group = rulesJson.RootElement.GetProperty("data").GetProperty("groups").EnumerateArray().Single();
+            group.GetProperty("name").GetString().Should().Be("quickstart");
+            group.GetProperty("rules").EnumerateArray().Select(r => (r.GetProperty("name").GetString(), r.GetProperty("type").GetString(), r.GetProperty("health").GetString()))
+                .Should().Equal(("quickstart:jobs_processed:rate1m", "recording", "ok"), ("QuickstartJobsFailing", "alerting", "ok"));
+        }
+
+        // The recording rule's series, evaluated on the collected history, through the query API (the status page
+        // graphed it already, so it is there; the loop only covers a slow evaluation).
+        var recordedQuery = new Uri(quickstart.StatusUrl, "/api/v1/query?query=" + Uri.EscapeDataString("quickstart:jobs_processed:rate1m"));
+        var recordedJson = "";
+        clock.Restart();
+        while (!recordedJson.Contains("\"outcome\":\"ok\"", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            recordedJson = await client.GetStringAsync(recordedQuery);
+            if (!recordedJson.Contains("\"outcome\":\"ok\"", StringComparison.Ordinal))
+            {
+                await Task.Delay(250);
+            }
+        }
+
+        using var recordedDoc = JsonDocument.Parse(recordedJson);
+        recordedDoc.RootElement.GetProperty("status").GetString().Should().Be("success");
+        var recordedData = recordedDoc.RootElement.GetProperty("data");
+        recordedData.GetProperty("resultType").GetString().Should().Be("vector");
+        var okSeries = recordedData.GetProperty("result").EnumerateArray().Single(r => r.GetProperty("metric").GetProperty("outcome").GetString() == "ok");
+        okSeries.GetProperty("metric").GetProperty("__name__").GetString().Should().Be("quickstart:jobs_processed:rate1m");
+        double.Parse(okSeries.GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture).Should().BeGreaterThan(0, "the simulator processes about four jobs a second");
     }
 
     private static async Task<RunningQuickstart> StartQuickstartAsync(params string[] arguments)

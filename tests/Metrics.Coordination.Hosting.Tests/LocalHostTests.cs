@@ -1,3 +1,4 @@
+using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Registry;
 using Metrics.Coordination.Rules;
 using Metrics.Coordination.Rules.Notifications;
@@ -77,6 +78,41 @@ public class LocalHostTests
         host.Status.RuleManager.Should().BeNull("no rule files or ZooKeeper path were configured");
         host.Status.GetRuleGroups().Should().BeEmpty();
         host.Status.GetAlertmanagers().Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task Components_ThroughTheHostsLife_StartingThenRunningPartsThenStopped()
+    {
+        using var dir = new TempDirectory("hosting");
+        File.WriteAllText(dir.Combine("recording.yml"), RecordingRules);
+        using var created = TestHost.Create(dir.Path, new Dictionary<string, string?> { ["Rules:Files:0"] = "recording.yml" }).Host;
+
+        // The accessor ASP.NET Core's MapPrometheusApi() and MapMetricsStatusPage() read is the status object itself.
+        var components = created.Services.GetRequiredService<IMetricsCoordinationComponents>();
+        var status = created.Services.GetRequiredService<MetricsCoordinationStatus>();
+        components.Should().BeSameAs(status);
+        components.State.Should().Be(MetricsCoordinationState.Starting);
+        components.GetComponent<Abstractions.Storage.IQueryable>().Should().BeNull("the TSDB opens when the host starts");
+        components.GetComponent<RuleManager>().Should().BeNull();
+        components.GetComponent<ILeadershipGate>().Should().BeSameAs(AlwaysLeaderGate.Instance, "the gate lives as long as the host");
+        components.GetComponent<MetricRegistry>().Should().BeSameAs(created.Services.GetRequiredService<MetricRegistry>());
+
+        await created.StartAsync();
+        components.State.Should().Be(MetricsCoordinationState.Running);
+        status.IsRunning.Should().BeTrue();
+        components.GetComponent<Abstractions.Storage.IQueryable>().Should().BeSameAs(status.Database).And.NotBeNull();
+        components.GetComponent<TimeSeriesDatabase>().Should().BeSameAs(status.Database);
+        components.GetComponent<Abstractions.Storage.IAppendable>().Should().BeSameAs(status.Database);
+        components.GetComponent<RuleManager>().Should().BeSameAs(status.RuleManager).And.NotBeNull();
+        components.GetComponent<ZooKeeper.ZooKeeperClient>().Should().BeNull("no ZooKeeper is configured");
+        components.GetComponent<Rules.Notifications.AlertmanagerNotifier>().Should().BeNull("no Alertmanager is configured");
+        components.GetComponent<MetricsCoordinationStatus>().Should().BeSameAs(status);
+
+        await created.StopAsync();
+        components.State.Should().Be(MetricsCoordinationState.Stopped);
+        status.IsRunning.Should().BeFalse();
+        components.GetComponent<Abstractions.Storage.IQueryable>().Should().BeNull("the TSDB is closed");
+        components.GetComponent<RuleManager>().Should().BeNull();
     }
 
     [Test]

@@ -9,7 +9,7 @@ internal sealed class ApiError(string errorType, int statusCode, string message)
     /// <summary>Nginx's code for a client that went away, which Prometheus uses for cancelled queries.</summary>
     public const int StatusClientClosedRequest = 499;
 
-    /// <summary><c>bad_data</c>, <c>execution</c>, <c>timeout</c>, <c>canceled</c> or <c>internal</c>.</summary>
+    /// <summary><c>bad_data</c>, <c>execution</c>, <c>timeout</c>, <c>canceled</c>, <c>unavailable</c> or <c>internal</c>.</summary>
     public string ErrorType { get; } = errorType;
 
     /// <summary>400, 422, 503, 499 or 500.</summary>
@@ -29,6 +29,9 @@ internal sealed class ApiError(string errorType, int statusCode, string message)
 
     /// <summary>The client cancelled the request (499).</summary>
     public static ApiError Canceled(string message) => new("canceled", StatusClientClosedRequest, message);
+
+    /// <summary>The storage or rules are not there yet, or no more (503): the host is starting or stopping.</summary>
+    public static ApiError Unavailable(string message) => new("unavailable", 503, message);
 
     /// <summary>Something failed inside the server (500).</summary>
     public static ApiError Internal(string message) => new("internal", 500, message);

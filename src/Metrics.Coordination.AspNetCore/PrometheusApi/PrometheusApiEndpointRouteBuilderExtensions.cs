@@ -1,3 +1,4 @@
+using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.AspNetCore.PrometheusApi;
 using Metrics.Coordination.Rules;
 using Metrics.Coordination.Rules.PromQL;
@@ -27,7 +28,15 @@ public static class PrometheusApiEndpointRouteBuilderExtensions
     /// <param name="prefix">The route prefix. Default: <c>/api/v1</c>, where Prometheus clients look.</param>
     /// <param name="options">The settings; null takes everything from dependency injection and the defaults.</param>
     /// <returns>The convention builder of all the API's endpoints.</returns>
-    /// <exception cref="InvalidOperationException">No queryable storage was given and none is registered.</exception>
+    /// <remarks>
+    /// In an app that called <c>services.AddMetricsCoordination(...)</c> (Metrics.Coordination.Hosting), which opens the
+    /// TSDB and builds the rule manager only when the host starts, <c>app.MapPrometheusApi()</c> needs no arguments: the
+    /// storage and rules not given in <paramref name="options"/> nor registered in dependency injection are read on each
+    /// request from the registered <see cref="IMetricsCoordinationComponents"/>. While those components are not running
+    /// (starting, or stopping) the endpoints that read them answer 503 with Prometheus's error body and
+    /// <c>errorType</c> <c>unavailable</c>; <c>status/buildinfo</c> always answers.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">No queryable storage was given, none is registered, and no <see cref="IMetricsCoordinationComponents"/> is registered.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public static IEndpointConventionBuilder MapPrometheusApi(this IEndpointRouteBuilder endpoints, string prefix = "/api/v1", PrometheusApiOptions? options = null)
     {
@@ -96,17 +105,25 @@ public static class PrometheusApiEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options));
 
         var loggerFactory = options.LoggerFactory ?? services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
-        var queryable = options.Queryable ?? services.GetService<IQueryable>()
-            ?? throw new InvalidOperationException(
-                "MapPrometheusApi needs a queryable storage: set PrometheusApiOptions.Queryable (for example the TimeSeriesDatabase) " +
-                "or register one as Metrics.Coordination.Abstractions.Storage.IQueryable.");
+        var queryable = options.Queryable ?? services.GetService<IQueryable>();
+        var ruleManager = options.RuleManager ?? services.GetService<RuleManager>();
+
+        // A host that creates the TSDB and rule manager when it starts (AddMetricsCoordination) hands them over per request.
+        var components = queryable is not null && ruleManager is not null ? null : services.GetService<IMetricsCoordinationComponents>();
+        if (queryable is null && components is null)
+        {
+            throw new InvalidOperationException(
+                "MapPrometheusApi needs a queryable storage: call services.AddMetricsCoordination(...) (Metrics.Coordination.Hosting), " +
+                "set PrometheusApiOptions.Queryable (for example the TimeSeriesDatabase) or register one as Metrics.Coordination.Abstractions.Storage.IQueryable.");
+        }
+
         var engine = options.Engine ?? services.GetService<PromQLEngine>()
             ?? new PromQLEngine(new PromQLEngineOptions { LoggerFactory = loggerFactory, TimeProvider = options.TimeProvider });
-        var ruleManager = options.RuleManager ?? services.GetService<RuleManager>();
         return new PrometheusApiSettings(
             queryable,
             engine,
             ruleManager,
+            components,
             options.ApiKey,
             options.ApiKeyHeader,
             options.MaxConcurrentQueries,

@@ -15,10 +15,15 @@ using Microsoft.Extensions.Primitives;
 namespace Metrics.Coordination.AspNetCore.PrometheusApi;
 
 /// <summary>The immutable settings a <see cref="PrometheusApiHandler"/> runs with, copied from <see cref="PrometheusApiOptions"/>.</summary>
+/// <remarks>
+/// <see cref="Queryable"/> and <see cref="RuleManager"/> are fixed when given or registered at mapping time; otherwise
+/// they come from <see cref="Components"/> on every request (a host that creates them when it starts).
+/// </remarks>
 internal sealed record PrometheusApiSettings(
-    IQueryable Queryable,
+    IQueryable? Queryable,
     PromQLEngine Engine,
     RuleManager? RuleManager,
+    IMetricsCoordinationComponents? Components,
     string? ApiKey,
     string ApiKeyHeader,
     int MaxConcurrentQueries,
@@ -96,6 +101,11 @@ internal sealed class PrometheusApiHandler
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nobody reads an answer.
+        }
+        catch (Exception ex) when (!context.Response.HasStarted && ex is not ApiError && _settings.Queryable is null && _settings.Components is { State: not MetricsCoordinationState.Running } components)
+        {
+            // The host stopped its components while this request read them (a disposed TSDB, say): not a server bug.
+            await WriteErrorAsync(context, NotRunning(components.State)).ConfigureAwait(false);
         }
         catch (Exception ex) when (!context.Response.HasStarted && ex is not ApiError)
         {
@@ -175,7 +185,7 @@ internal sealed class PrometheusApiHandler
         var series = new List<Labels>();
         ReadStorage(() =>
         {
-            using var querier = _settings.Queryable.Querier(startMs, endMs);
+            using var querier = Storage().Querier(startMs, endMs);
             foreach (var set in matchers)
             {
                 foreach (var s in querier.Select(true, hints, set))
@@ -215,7 +225,7 @@ internal sealed class PrometheusApiHandler
         var matchers = ParseMatchers(p);
         var names = ReadStorage(() => Union(matchers, m =>
         {
-            using var querier = _settings.Queryable.Querier(startMs, endMs);
+            using var querier = Storage().Querier(startMs, endMs);
             return querier.LabelNames(m);
         }));
         await WriteStringsAsync(context, names).ConfigureAwait(false);
@@ -236,7 +246,7 @@ internal sealed class PrometheusApiHandler
         var matchers = ParseMatchers(p);
         var values = ReadStorage(() => Union(matchers, m =>
         {
-            using var querier = _settings.Queryable.Querier(startMs, endMs);
+            using var querier = Storage().Querier(startMs, endMs);
             return querier.LabelValues(name, m);
         }));
         await WriteStringsAsync(context, values).ConfigureAwait(false);
@@ -284,8 +294,9 @@ internal sealed class PrometheusApiHandler
             throw ApiError.InvalidParameter("type", $"not supported value \"{type}\"");
         }
 
-        var groups = _settings.RuleManager?.GetRuleGroups() ?? [];
-        var reloadError = _settings.RuleManager?.LastReloadError;
+        var ruleManager = Rules();
+        var groups = ruleManager?.GetRuleGroups() ?? [];
+        var reloadError = ruleManager?.LastReloadError;
         using var json = StartSuccess(context, out var body);
         json.WritePropertyName("data"u8);
         json.WriteStartObject();
@@ -328,7 +339,7 @@ internal sealed class PrometheusApiHandler
     /// <summary><c>/alerts</c>: the pending and firing alerts of every alerting rule.</summary>
     public async Task AlertsAsync(HttpContext context)
     {
-        var alerts = _settings.RuleManager?.GetAlerts() ?? [];
+        var alerts = Rules()?.GetAlerts() ?? [];
         using var json = StartSuccess(context, out var body);
         json.WritePropertyName("data"u8);
         json.WriteStartObject();
@@ -486,6 +497,39 @@ internal sealed class PrometheusApiHandler
         return [.. all];
     }
 
+    /// <summary>The storage to read: the one fixed at mapping time, else the host's running TSDB.</summary>
+    /// <exception cref="ApiError"><c>unavailable</c> while the host is not running or runs no TSDB.</exception>
+    private IQueryable Storage()
+    {
+        if (_settings.Queryable is { } fixedStorage)
+        {
+            return fixedStorage;
+        }
+
+        var components = RunningComponents()!;
+        return components.GetComponent<IQueryable>()
+            ?? throw ApiError.Unavailable("no storage to query: the host runs no TSDB (MetricsCoordination:Tsdb:Enabled is false)");
+    }
+
+    /// <summary>The rule manager: the one fixed at mapping time, else the host's running one, else none (empty lists).</summary>
+    /// <exception cref="ApiError"><c>unavailable</c> while the host is not running.</exception>
+    private RuleManager? Rules() => _settings.RuleManager ?? RunningComponents()?.GetComponent<RuleManager>();
+
+    private IMetricsCoordinationComponents? RunningComponents()
+    {
+        var components = _settings.Components;
+        if (components is not null && components.State != MetricsCoordinationState.Running)
+        {
+            throw NotRunning(components.State);
+        }
+
+        return components;
+    }
+
+    private static ApiError NotRunning(MetricsCoordinationState state) => ApiError.Unavailable(state == MetricsCoordinationState.Starting
+        ? "the metrics components are starting (TSDB, rules); try again in a moment"
+        : "the metrics components are stopped: the host is shutting down");
+
     private static void ReadStorage(Action read) => ReadStorage(() =>
     {
         read();
@@ -507,6 +551,7 @@ internal sealed class PrometheusApiHandler
 
     private async Task<PromQLResult> ExecuteAsync(PromQLQuery query, TimeSpan timeout, CancellationToken requestAborted)
     {
+        var storage = Storage();
         if (timeout <= TimeSpan.Zero)
         {
             throw ApiError.Timeout("query timed out in query queue");
@@ -525,7 +570,7 @@ internal sealed class PrometheusApiHandler
 
         try
         {
-            return _settings.Engine.Execute(_settings.Queryable, query, linked.Token);
+            return _settings.Engine.Execute(storage, query, linked.Token);
         }
         catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested)
         {

@@ -12,7 +12,9 @@ public sealed class PrometheusApiOptions
 {
     /// <summary>
     /// The storage queries and the series and label endpoints read (the TSDB). Null takes the
-    /// <see cref="IQueryable"/> registered in dependency injection; mapping fails when there is none.
+    /// <see cref="IQueryable"/> registered in dependency injection, else on each request the running one of the
+    /// registered <see cref="Abstractions.IMetricsCoordinationComponents"/> (what <c>AddMetricsCoordination</c> opens);
+    /// mapping fails when there is neither.
     /// </summary>
     public IQueryable? Queryable { get; set; }
 
@@ -24,7 +26,8 @@ public sealed class PrometheusApiOptions
 
     /// <summary>
     /// The rule manager behind <c>/rules</c> and <c>/alerts</c>. Null takes the <see cref="RuleManager"/> registered in
-    /// dependency injection; without one both endpoints answer with empty lists.
+    /// dependency injection, else on each request the running one of the registered
+    /// <see cref="Abstractions.IMetricsCoordinationComponents"/>; without one both endpoints answer with empty lists.
     /// </summary>
     public RuleManager? RuleManager { get; set; }
 
