@@ -242,6 +242,7 @@ internal sealed class MetricsCoordinationHostedService : IHostedService
                     LoggerFactory = _loggerFactory,
                 });
                 var composer = new RuleSetComposer(_rules);
+                tracker.ErrorsChanged = _rules.SetFileErrors;
                 if (rules.Files.Count > 0)
                 {
                     step = "rule files";

@@ -29,13 +29,20 @@ public sealed record RuleSourceStatus
     public long ReloadFailures { get; init; }
 }
 
-/// <summary>Thread-safe holder of a <see cref="RuleSourceStatus"/> shared by the rule sources and the status object.</summary>
+/// <summary>
+/// Thread-safe holder of a <see cref="RuleSourceStatus"/> shared by the rule sources and the status object. Every change
+/// of the unresolved errors is handed to <see cref="ErrorsChanged"/> (the rule manager's
+/// <see cref="Rules.RuleManager.SetFileErrors"/>), so that <c>/api/v1/rules</c> shows them next to the groups they concern.
+/// </summary>
 internal sealed class RuleSourceTracker(TimeProvider time)
 {
     private readonly Lock _lock = new();
     private RuleSourceStatus _status = new();
     private readonly Dictionary<string, IReadOnlyList<string>> _sourcesBySource = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _errorsBySource = new(StringComparer.Ordinal);
+
+    /// <summary>Called (under the tracker's lock, so in order) with all unresolved errors whenever a source reports.</summary>
+    public Action<IReadOnlyDictionary<string, string>>? ErrorsChanged { get; set; }
 
     public RuleSourceStatus Current
     {
@@ -63,6 +70,7 @@ internal sealed class RuleSourceTracker(TimeProvider time)
                 LastReloadAt = time.GetUtcNow(),
                 Reloads = _status.Reloads + 1,
             };
+            ErrorsChanged?.Invoke(_status.Errors);
         }
     }
 
@@ -79,6 +87,16 @@ internal sealed class RuleSourceTracker(TimeProvider time)
                 LastErrorAt = time.GetUtcNow(),
                 ReloadFailures = _status.ReloadFailures + 1,
             };
+            ErrorsChanged?.Invoke(_status.Errors);
+        }
+    }
+
+    /// <summary>The unresolved errors <paramref name="source"/> reported last (empty if none).</summary>
+    public IReadOnlyDictionary<string, string> ErrorsOf(string source)
+    {
+        lock (_lock)
+        {
+            return _errorsBySource.TryGetValue(source, out var errors) ? errors : new Dictionary<string, string>();
         }
     }
 

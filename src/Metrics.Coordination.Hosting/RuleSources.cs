@@ -233,7 +233,7 @@ internal sealed class FileRuleSource : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             HostingLog.RuleReloadRefused(_logger, "disk", e.Message);
-            _tracker.Failed(SourceName, e.Message, _tracker.Current.Errors);
+            _tracker.Failed(SourceName, e.Message, _tracker.ErrorsOf(SourceName));
         }
     }
 

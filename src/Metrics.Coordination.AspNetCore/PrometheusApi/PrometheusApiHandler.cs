@@ -42,6 +42,15 @@ internal sealed class PrometheusApiHandler
     /// </summary>
     private const int FlushThresholdBytes = 64 * 1024;
 
+    /// <summary>How a rule's <c>lastError</c> and the <c>/rules</c> warnings introduce a refused rule file's error (which starts with the file's path).</summary>
+    internal const string RefusedFileRulePrefix = "rule file refused, this rule runs its last good version: ";
+
+    /// <summary>The <c>/rules</c> warning for a refused file whose last good version is running.</summary>
+    internal const string RefusedFileRunningPrefix = "rule file refused, its groups keep running their last good version: ";
+
+    /// <summary>The <c>/rules</c> warning for a refused file that never loaded (no group of it runs).</summary>
+    internal const string RefusedFileNeverLoadedPrefix = "rule file refused, none of its rules run (it never loaded): ";
+
     private static readonly JsonWriterOptions JsonOptions = new()
     {
         // Go's encoder leaves non-ASCII text as is; the default .NET encoder would escape every accented letter.
@@ -297,6 +306,7 @@ internal sealed class PrometheusApiHandler
         var ruleManager = Rules();
         var groups = ruleManager?.GetRuleGroups() ?? [];
         var reloadError = ruleManager?.LastReloadError;
+        var fileErrors = ruleManager?.FileErrors ?? new Dictionary<string, string>();
         using var json = StartSuccess(context, out var body);
         json.WritePropertyName("data"u8);
         json.WriteStartObject();
@@ -316,7 +326,7 @@ internal sealed class PrometheusApiHandler
                     continue;
                 }
 
-                WriteRule(json, rule);
+                WriteRule(json, rule, group.FileError);
             }
 
             json.WriteEndArray();
@@ -331,9 +341,29 @@ internal sealed class PrometheusApiHandler
         json.WriteEndArray();
         json.WriteEndObject();
 
-        // A rejected reload keeps the last good rules running; say so where the rules are listed.
-        IReadOnlyList<PromQLAnnotation>? warnings = reloadError is null ? null : [new PromQLAnnotation(PromQLAnnotationKind.Warning, "rule reload failed, the last good rules are still in force: " + reloadError)];
-        await EndAsync(json, body, warnings, context.RequestAborted).ConfigureAwait(false);
+        await EndAsync(json, body, RuleWarnings(groups, fileErrors, reloadError), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The envelope's <c>warnings</c> for <c>/rules</c>: one per refused rule file (a rejected reload keeps the last good
+    /// rules running), so that a file that never loaded, and so has no group to carry the error, is still visible.
+    /// Prometheus's own envelope field; clients that ignore it still parse the answer.
+    /// </summary>
+    private static List<PromQLAnnotation>? RuleWarnings(IReadOnlyList<RuleGroupSnapshot> groups, IReadOnlyDictionary<string, string> fileErrors, string? reloadError)
+    {
+        if (fileErrors.Count == 0)
+        {
+            return reloadError is null ? null : [new PromQLAnnotation(PromQLAnnotationKind.Warning, "rule reload failed, the last good rules are still in force: " + reloadError)];
+        }
+
+        var warnings = new List<PromQLAnnotation>(fileErrors.Count);
+        foreach (var (file, error) in fileErrors.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var running = groups.Any(g => string.Equals(g.File, file, StringComparison.Ordinal));
+            warnings.Add(new PromQLAnnotation(PromQLAnnotationKind.Warning, (running ? RefusedFileRunningPrefix : RefusedFileNeverLoadedPrefix) + error));
+        }
+
+        return warnings;
     }
 
     /// <summary><c>/alerts</c>: the pending and firing alerts of every alerting rule.</summary>
@@ -786,7 +816,7 @@ internal sealed class PrometheusApiHandler
         json.WriteString(property, buffer[..n]);
     }
 
-    private static void WriteRule(Utf8JsonWriter json, RuleSnapshot rule)
+    private static void WriteRule(Utf8JsonWriter json, RuleSnapshot rule, string? fileError)
     {
         json.WriteStartObject();
         if (rule.Kind == RuleKind.Alerting)
@@ -826,9 +856,14 @@ internal sealed class PrometheusApiHandler
             RuleHealth.Error => "err"u8,
             _ => "unknown"u8,
         });
-        if (!string.IsNullOrEmpty(rule.LastError))
+        // A refused change of the rule's file is reported on each of its rules: lastError is the one error field that
+        // Prometheus's rule objects have (health stays what the last evaluation gave).
+        var lastError = fileError is null
+            ? rule.LastError
+            : string.IsNullOrEmpty(rule.LastError) ? RefusedFileRulePrefix + fileError : rule.LastError + "; " + RefusedFileRulePrefix + fileError;
+        if (!string.IsNullOrEmpty(lastError))
         {
-            json.WriteString("lastError"u8, rule.LastError);
+            json.WriteString("lastError"u8, lastError);
         }
 
         json.WriteNumber("evaluationTime"u8, rule.EvaluationDuration.TotalSeconds);

@@ -101,6 +101,7 @@ public sealed class RuleManager : IAsyncDisposable
     private bool _restored;
     private bool _disposed;
     private string? _lastReloadError;
+    private IReadOnlyDictionary<string, string> _fileErrors = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>Creates a manager; the options are validated and copied. Nothing runs until <see cref="Start"/>.</summary>
     public RuleManager(RuleManagerOptions options)
@@ -161,6 +162,41 @@ public sealed class RuleManager : IAsyncDisposable
     }
 
     /// <summary>
+    /// The rule files whose current content is refused, by file (as <see cref="RuleFile.Path"/> names it), with why
+    /// (file, line and column, message). Groups of such a file that loaded before keep running their last good
+    /// definition and carry the error in <see cref="RuleGroupSnapshot.FileError"/>; a file that never loaded has no
+    /// groups, only this entry. Set by <see cref="LoadAsync"/> (a refused load lists its files, a good one clears them)
+    /// or, when files are loaded elsewhere and handed over with <see cref="UpdateAsync"/>, by <see cref="SetFileErrors"/>.
+    /// Empty when everything loaded.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FileErrors
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _fileErrors;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces <see cref="FileErrors"/>: for a loader that parses rule files itself (from ZooKeeper, say), refuses
+    /// broken ones, keeps their last good version in the set it hands to <see cref="UpdateAsync"/> and reports here
+    /// what it refused, so that the rules API and status pages show it next to the groups it concerns.
+    /// </summary>
+    /// <param name="errors">The refused files and why; empty when none is refused. Copied.</param>
+    public void SetFileErrors(IReadOnlyDictionary<string, string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var copy = new Dictionary<string, string>(errors, StringComparer.Ordinal);
+        lock (_lock)
+        {
+            _fileErrors = copy;
+        }
+    }
+
+    /// <summary>
     /// Loads <paramref name="files"/> and replaces the running rule set with them. When any file has a problem, throws
     /// <see cref="RuleFileException"/> listing every problem of every file and keeps the previous set running
     /// (<see cref="LastReloadError"/> says why). Rules whose name, expression and labels did not change keep their alerts.
@@ -185,9 +221,12 @@ public sealed class RuleManager : IAsyncDisposable
         if (problems.Count > 0)
         {
             var error = new RuleFileException(problems);
+            var byFile = problems.GroupBy(p => p.File, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => new RuleFileException([.. g]).Message, StringComparer.Ordinal);
             lock (_lock)
             {
                 _lastReloadError = error.Message;
+                _fileErrors = byFile;
             }
 
             Log.ReloadFailed(_logger, error.Message);
@@ -195,6 +234,7 @@ public sealed class RuleManager : IAsyncDisposable
         }
 
         await UpdateAsync(loaded, cancellationToken).ConfigureAwait(false);
+        SetFileErrors(new Dictionary<string, string>());
     }
 
     /// <summary>Replaces the running rule set with the groups of <paramref name="files"/> (already parsed), carrying alert state over for unchanged rules.</summary>
@@ -297,12 +337,14 @@ public sealed class RuleManager : IAsyncDisposable
     public IReadOnlyList<RuleGroupSnapshot> GetRuleGroups()
     {
         List<GroupRunner> groups;
+        IReadOnlyDictionary<string, string> fileErrors;
         lock (_lock)
         {
             groups = _groups;
+            fileErrors = _fileErrors;
         }
 
-        return [.. groups.Select(g => g.Group.Snapshot())];
+        return [.. groups.Select(g => fileErrors.TryGetValue(g.Group.File, out var error) ? g.Group.Snapshot() with { FileError = error } : g.Group.Snapshot())];
     }
 
     /// <summary>The pending and firing alerts of every alerting rule (like Prometheus's <c>/api/v1/alerts</c>).</summary>

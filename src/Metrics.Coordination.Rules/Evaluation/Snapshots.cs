@@ -112,4 +112,10 @@ public sealed record RuleGroupSnapshot
 
     /// <summary>How long the last evaluation of the whole group took.</summary>
     public TimeSpan EvaluationDuration { get; init; }
+
+    /// <summary>
+    /// Why the current content of the group's <see cref="File"/> was refused (<see cref="RuleManager.FileErrors"/>), or
+    /// null: while set, the group runs its last good definition.
+    /// </summary>
+    public string? FileError { get; init; }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using System.Text.Json;
 using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Abstractions.Storage;
 using Metrics.Coordination.Rules;
@@ -122,22 +123,65 @@ public class PrometheusApiAccessTests
     }
 
     [Test]
-    public async Task Rules_AfterRejectedReload_KeepLastGoodRulesAndWarn()
+    public async Task Rules_NewFileRefused_LastGoodRulesRunAndAWarningNamesTheFile()
     {
         await using var host = await PrometheusApiHost.StartAsync();
         using var dir = new TempDirectory("promapi-reload");
+        var (_, before, _) = await host.CallAsync("/api/v1/rules");
+        var good = before.GetProperty("data").GetProperty("groups")[0].GetProperty("file").GetString()!;
         var broken = dir.Combine("broken.yml");
         await File.WriteAllTextAsync(broken, "groups:\n- name: bad\n  rules:\n  - record: x\n    expr: sum(\n");
 
-        var reload = () => host.Rules.LoadAsync([broken]);
+        var reload = () => host.Rules.LoadAsync([good, broken]);
         await reload.Should().ThrowAsync<RuleFileException>();
         var (status, body, text) = await host.CallAsync("/api/v1/rules");
 
         status.Should().Be(HttpStatusCode.OK, text);
-        body.GetProperty("data").GetProperty("groups")[0].GetProperty("name").GetString().Should().Be("api", "the last good rules stay in force");
+        Keys(body).Should().Equal(["status", "data", "warnings"], "warnings is a field of Prometheus's envelope");
+        var groups = body.GetProperty("data").GetProperty("groups").EnumerateArray().ToList();
+        groups.Select(g => g.GetProperty("name").GetString()).Should().Equal(["api"], "the last good rules stay in force; the refused file has no group");
+        groups[0].GetProperty("rules")[0].TryGetProperty("lastError", out _).Should().BeFalse("the running file itself is fine");
         var warning = body.GetProperty("warnings").EnumerateArray().Should().ContainSingle().Subject.GetString();
-        warning.Should().StartWith("rule reload failed, the last good rules are still in force: ").And.Contain("broken.yml");
+        warning.Should().StartWith("rule file refused, none of its rules run (it never loaded): " + broken + ": 5:").And.Contain("group \"bad\", rule 1, \"x\"");
     }
+
+    [Test]
+    public async Task Rules_BrokenVersionOfARunningFile_ItsRulesCarryTheErrorInLastErrorHealthAsEvaluated()
+    {
+        await using var host = await PrometheusApiHost.StartAsync();
+        var (_, before, _) = await host.CallAsync("/api/v1/rules");
+        var file = before.GetProperty("data").GetProperty("groups")[0].GetProperty("file").GetString()!;
+        var good = await File.ReadAllTextAsync(file);
+        await File.WriteAllTextAsync(file, good.Replace("expr: vector(1)", "expr: vector(1", StringComparison.Ordinal));
+
+        var reload = () => host.Rules.LoadAsync([file]);
+        await reload.Should().ThrowAsync<RuleFileException>();
+        var (status, body, text) = await host.CallAsync("/api/v1/rules");
+
+        status.Should().Be(HttpStatusCode.OK, text);
+        var group = body.GetProperty("data").GetProperty("groups").EnumerateArray().Should().ContainSingle().Subject;
+        Keys(group).Should().Equal(["name", "file", "rules", "interval", "limit", "evaluationTime", "lastEvaluation"], "no field beyond Prometheus's");
+        var rules = group.GetProperty("rules").EnumerateArray().ToList();
+        rules.Select(r => r.GetProperty("name").GetString()).Should().Equal(["AlwaysFiring", "LongPending", "job:one:sum", "broken"], "the last good version runs");
+        Keys(rules[0]).Should().Equal(["state", "name", "query", "duration", "keepFiringFor", "labels", "annotations", "alerts", "health", "lastError", "evaluationTime", "lastEvaluation", "type"], "lastError where Prometheus puts it");
+        rules[0].GetProperty("health").GetString().Should().Be("ok", "health stays what the last evaluation gave");
+        var lastError = rules[0].GetProperty("lastError").GetString();
+        lastError.Should().StartWith("rule file refused, this rule runs its last good version: " + file + ": 12:").And.Contain("group \"api\", rule 2, \"LongPending\"");
+        Keys(rules[2]).Should().Equal(["name", "query", "labels", "health", "lastError", "evaluationTime", "lastEvaluation", "type"]);
+        rules[3].GetProperty("health").GetString().Should().Be("err");
+        rules[3].GetProperty("lastError").GetString().Should().Contain("; rule file refused, this rule runs its last good version: " + file, "an evaluation error comes first, the file's after it");
+        body.GetProperty("warnings").EnumerateArray().Should().ContainSingle().Subject.GetString()
+            .Should().StartWith("rule file refused, its groups keep running their last good version: " + file + ": 12:");
+
+        // Fixed: the errors go.
+        await File.WriteAllTextAsync(file, good);
+        await host.Rules.LoadAsync([file]);
+        var (_, after, afterText) = await host.CallAsync("/api/v1/rules");
+        Keys(after).Should().Equal(["status", "data"], afterText);
+        after.GetProperty("data").GetProperty("groups")[0].GetProperty("rules")[0].TryGetProperty("lastError", out _).Should().BeFalse();
+    }
+
+    private static string[] Keys(JsonElement e) => [.. e.EnumerateObject().Select(p => p.Name)];
 
     private static Task<HttpResponseMessage> Send(PrometheusApiHost host, string path, string header, string value) => SendAsync(host.Client, path, header, value);
 

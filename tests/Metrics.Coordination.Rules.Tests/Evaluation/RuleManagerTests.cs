@@ -133,6 +133,61 @@ public sealed class RuleManagerTests
     }
 
     [Test]
+    public async Task LoadAsync_BrokenVersionOfALoadedFile_ListsItInFileErrorsAndOnItsGroupsUntilFixed()
+    {
+        var (manager, _, storage, _, _) = Create();
+        await using var _ = manager;
+        using var __ = storage;
+        var a = Write("a.yml", "groups:\n- name: a\n  rules:\n  - record: y\n    expr: vector(1)\n");
+        var b = Write("b.yml", "groups:\n- name: b\n  rules:\n  - record: z\n    expr: vector(2)\n");
+        await manager.LoadAsync([a, b]);
+        manager.FileErrors.Should().BeEmpty();
+
+        Write("a.yml", "groups:\n- name: a\n  rules:\n  - record: y\n    expr: sum(\n");
+        var neverLoaded = Write("c.yml", "groups: [ { name: c, rules: [ { record: w, expr: 'x +' } ] } ]\n");
+        var act = () => manager.LoadAsync([a, b, neverLoaded]);
+        await act.Should().ThrowAsync<RuleFileException>();
+
+        manager.FileErrors.Keys.Should().BeEquivalentTo([a, neverLoaded], "one entry per refused file");
+        manager.FileErrors[a].Should().StartWith(a + ": 5:").And.Contain("group \"a\", rule 1, \"y\": ", "the error names the file, line, column and rule");
+        var groups = manager.GetRuleGroups();
+        groups.Select(g => g.Name).Should().Equal(["a", "b"], "the last good set keeps running");
+        groups[0].FileError.Should().Be(manager.FileErrors[a]);
+        groups[1].FileError.Should().BeNull("b.yml itself is fine");
+
+        Write("a.yml", "groups:\n- name: a\n  rules:\n  - record: y\n    expr: vector(3)\n");
+        await manager.LoadAsync([a, b]);
+        manager.FileErrors.Should().BeEmpty();
+        manager.GetRuleGroups().Should().OnlyContain(g => g.FileError == null);
+    }
+
+    [Test]
+    public async Task SetFileErrors_FromAnotherLoader_ShownOnTheGroupsOfThatFileOnly()
+    {
+        var (manager, _, storage, _, _) = Create();
+        await using var _ = manager;
+        using var __ = storage;
+        var files = new List<RuleFile>
+        {
+            RuleFileParser.Parse("groups: [ { name: g1, rules: [ { record: y, expr: vector(1) } ] } ]", "/rules/one"),
+            RuleFileParser.Parse("groups: [ { name: g2, rules: [ { record: z, expr: vector(1) } ] } ]", "/rules/two"),
+        };
+        await manager.UpdateAsync(files);
+
+        var errors = new Dictionary<string, string> { ["/rules/two"] = "/rules/two: 1:40: broken", ["/rules/three"] = "/rules/three: 2:1: broken" };
+        manager.SetFileErrors(errors);
+        errors.Clear();
+
+        manager.FileErrors.Should().HaveCount(2, "the dictionary is copied");
+        manager.GetRuleGroups().Select(g => g.FileError).Should().Equal([null, "/rules/two: 1:40: broken"]);
+        await manager.UpdateAsync(files);
+        manager.GetRuleGroups()[1].FileError.Should().NotBeNull("only the loader that reported them clears them");
+        manager.SetFileErrors(new Dictionary<string, string>());
+        manager.GetRuleGroups().Should().OnlyContain(g => g.FileError == null);
+        manager.FileErrors.Should().BeEmpty();
+    }
+
+    [Test]
     public async Task LoadAsync_Reload_CarriesAlertStateForUnchangedRules()
     {
         var (manager, time, storage, sender, _) = Create();
