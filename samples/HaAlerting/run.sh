@@ -7,7 +7,7 @@
 #                                       each followed by a 10 s watch
 #   samples/HaAlerting/run.sh --short   1 kill and a 3 s watch (what the test suite runs; or HA_ALERTING_SHORT=1)
 #
-# Needs Debian's zookeeper + libslf4j-java, a JRE, prometheus-alertmanager, curl, python3 and the .NET 10 SDK; it says
+# Needs Debian's zookeeper + libslf4j-java, a JRE, prometheus-alertmanager, python3 and the .NET 10 SDK; it says
 # what to install when something is missing. Everything runs in a temp directory on free 127.0.0.1 ports and is stopped
 # by PID when the script ends, however it ends (Ctrl+C too). Exit code 0 only when the alert kept firing throughout.
 #
@@ -46,7 +46,6 @@ slf4j_jar=${MC_PEER_SLF4J_SIMPLE_JAR:-/usr/share/java/slf4j-simple.jar}
 [ -f "$slf4j_jar" ] || need "$slf4j_jar" "apt-get install -y --no-install-recommends libslf4j-java" MC_PEER_SLF4J_SIMPLE_JAR
 alertmanager=$(find_bin prometheus-alertmanager)
 [ -n "$alertmanager" ] || need prometheus-alertmanager "apt-get install -y --no-install-recommends prometheus-alertmanager" MC_PEER_PROMETHEUS_ALERTMANAGER
-[ -n "$(find_bin curl)" ] || need curl "apt-get install -y --no-install-recommends curl"
 [ -n "$(find_bin python3)" ] || need python3 "apt-get install -y --no-install-recommends python3"
 dotnet=$(find_bin dotnet)
 [ -n "$dotnet" ] || dotnet=${DOTNET_HOST_PATH:-}
@@ -61,7 +60,7 @@ cleanup() {
   trap - EXIT INT TERM
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ "$status" -ne 0 ]; then
+  if [ "$status" -ne 0 ] && [ "$status" -ne 130 ]; then
     for log in "$work"/*.log; do [ -f "$log" ] && { echo "--- $log (last lines)"; tail -n 15 "$log"; } >&2; done
   fi
   rm -rf "$work"
@@ -123,6 +122,11 @@ zk_serving() {
 for i in 0 1 2; do wait_until 60 "ZooKeeper on port ${ports[$i]}" zk_serving "${ports[$i]}"; done
 echo "ZooKeeper ensemble serving: $zk"
 
+# HTTP GET with python3 (no proxy: everything is on loopback): http_ok <url> succeeds on a 2xx answer.
+http_ok() {
+  python3 -c 'import sys, urllib.request as u; u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2)' "$1" 2>/dev/null
+}
+
 # --- Alertmanager (no clustering, else it gossips on 0.0.0.0:9094). ---
 am="http://127.0.0.1:${ports[9]}"
 cat > "$work/alertmanager.yml" <<CFG
@@ -132,7 +136,7 @@ CFG
 "$alertmanager" --config.file="$work/alertmanager.yml" --storage.path="$work/alertmanager" \
   --web.listen-address="127.0.0.1:${ports[9]}" --cluster.listen-address= > "$work/alertmanager.log" 2>&1 &
 started $! "alertmanager on $am"
-wait_until 30 "Alertmanager at $am" curl -fs -o /dev/null "$am/-/ready"
+wait_until 30 "Alertmanager at $am" http_ok "$am/-/ready"
 echo "Alertmanager ready: $am"
 
 # --- Three replicas of the sample. ---
@@ -153,12 +157,12 @@ for id in a b c; do start_replica "$id"; done
 
 # The alert as Alertmanager has it, as "startsAt sender term state" (sender and term from its generatorURL).
 alert() {
-  curl -fsS "$am/api/v2/alerts?filter=alertname%3DDemoAlwaysFiring" 2>/dev/null | python3 -c '
-import json, sys, urllib.parse
-for a in json.load(sys.stdin):
+  python3 - "$am/api/v2/alerts?filter=alertname%3DDemoAlwaysFiring" 2>/dev/null <<'PY' || true
+import json, sys, urllib.parse, urllib.request as u
+for a in json.load(u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=2)):
     q = urllib.parse.parse_qs(urllib.parse.urlparse(a["generatorURL"]).query)
     print(a["startsAt"], q.get("sender", ["?"])[0], q.get("term", ["?"])[0], a["status"]["state"])
-' 2>/dev/null || true
+PY
 }
 
 # wait_alert <seconds> <python condition on s (startsAt), snd (sender), t (term), st (state)>: prints the alert line.
