@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Metrics.Coordination.Testing;
 using Metrics.Coordination.ZooKeeper.Recipes.Internal;
@@ -6,161 +8,255 @@ using Metrics.Coordination.ZooKeeper.Recipes.Internal;
 namespace Metrics.Coordination.ZooKeeper.Tests.Recipes;
 
 /// <summary>
-/// Failover times of our LeaderLatch and Curator 5.4's, measured in the same run on the same 3-member ensemble
-/// (tickTime 1000 ms), 3 contender processes each: graceful close → next leader, and SIGKILL of the leader process →
-/// next leader for 2 s and 10 s sessions (end to end, and from the server's deletion of the dead leader's node, as
-/// seen by an independent watcher, to the next leader's callback). "ours-warm" processes run one hand-over on a private
-/// path before joining, so the measured one does not include JIT-compiling the election code on first use (Curator's
-/// JVM interprets cold code at once). A measurement, not a test: Explicit (outside the
-/// CI budget; about 5 minutes). Run with
+/// Failover times of our LeaderLatch and Curator 5.4's, measured in the same run, 3 contender processes per group:
+/// graceful close → next leader (3-member ensemble and a standalone server), and SIGKILL of the leader process → next
+/// leader for 2 s and 10 s sessions (end to end, and from the server's deletion of the dead leader's node, as seen by
+/// an independent watcher, to the next leader's callback). "ours-warm" processes run one hand-over on a private path
+/// before joining (what a service that already went through an election looks like). A measurement, not a test:
+/// Explicit (outside the CI budget; about 9 minutes). Run with
 /// <c>dotnet test tests/Metrics.Coordination.ZooKeeper.Tests -c Release --filter FullyQualifiedName~FailoverMeasurement</c>
-/// and copy the table into benchmarks/README.md.
+/// and copy the tables into benchmarks/README.md.
 /// </summary>
+/// <remarks>
+/// SIGKILL trials are paired: ours and Curator's leaders are killed in the same trial at the same phase of the
+/// server's expiry tick (the server expires sessions on multiples of tickTime of CLOCK_MONOTONIC, so the second kill
+/// is exactly a whole number of ticks after the first, far enough apart that the two expiries never share a tick), at a
+/// random instant (uniform over two ticks) so neither the tick phase nor the leaders' ping phase follows from the
+/// harness's own rhythm. The per-trial difference ours − Curator is reported with a bootstrap interval of its mean.
+/// </remarks>
 [Explicit("A measurement of several minutes; run by hand, figures go to benchmarks/README.md")]
 [Category("Benchmark")]
 [Category("Integration")]
 public class FailoverMeasurement
 {
-    private const int Trials = 7;
+    private const int GracefulTrials = 15;
+    private const int TickMs = 1000; // ZooKeeperServerOptions' default tickTime
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     [Test]
     public async Task Failover_OursAndCurator_GracefulAndSigkill_PrintsTable()
     {
-        await using var ensemble = await ZooKeeperEnsemble.StartAsync(3);
-        await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = ensemble.ConnectionString });
         var table = Header();
-        foreach (var impl in new[] { "ours", "ours-warm", "curator" })
+        var paired = PairedHeader();
+        var random = new Random(8);
+        await using (var ensemble = await ZooKeeperEnsemble.StartAsync(3))
         {
-            var graceful = await MeasureAsync(ensemble, watcher, impl, 10000, kill: false);
-            AppendGraceful(table, impl, graceful);
-            foreach (var session in impl == "ours-warm" ? [2000] : new[] { 2000, 10000 })
-            {
-                var crash = await MeasureAsync(ensemble, watcher, impl, session, kill: true);
-                table.AppendLine(Row(impl, "SIGKILL → next IsLeader (end to end)", $"{session / 1000} s", crash.EndToEnd));
-                table.AppendLine(Row(impl, "node deleted (watcher) → next IsLeader", $"{session / 1000} s", crash.FromDeletion));
-            }
+            await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = ensemble.ConnectionString });
+            await GracefulAsync(table, "3-member", ensemble.ConnectionString, watcher, ["ours", "ours-warm", "curator"]);
+            await SigkillAsync(table, paired, ensemble.ConnectionString, watcher, 2000, trials: 20, spacingTicks: 3, random);
+            await SigkillAsync(table, paired, ensemble.ConnectionString, watcher, 10000, trials: 7, spacingTicks: 6, random);
         }
 
-        TestContext.Out.WriteLine(table.ToString());
-        await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "election-failover.md"), table.ToString());
+        await using (var server = await ZooKeeperServer.StartAsync())
+        {
+            await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = server.ConnectionString });
+            await GracefulAsync(table, "standalone", server.ConnectionString, watcher, ["ours", "ours-warm", "curator"]);
+        }
+
+        var output = table + Environment.NewLine + paired;
+        TestContext.Out.WriteLine(output);
+        await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "election-failover.md"), output);
     }
 
     /// <summary>
-    /// The graceful hand-over alone, on an ensemble whose members do not fsync their transaction log
-    /// (<c>forceSync=no</c>): the leader's delete commits at the speed of a fast log device, so what is left is the
-    /// clients' share. The server's fsync of the delete is the same cost for every client library; this separates it.
+    /// How often an idle contender (the leader, after its election) sends anything to the server, which is when the
+    /// server's expiry countdown restarts: ours and Curator's, 2 s and 10 s sessions, seen by a byte-counting TCP
+    /// forwarder in front of one standalone server. The mean age of the last contact at a random crash is half the
+    /// interval, so this decides which session the server expires first after a SIGKILL.
     /// </summary>
     [Test]
-    public async Task GracefulHandOver_WithoutServerFsync_PrintsTable()
+    public async Task PingCadence_OursAndCurator_PrintsIntervals()
     {
-        await using var ensemble = await ZooKeeperEnsemble.StartAsync(3, new ZooKeeperServerOptions { ExtraConfig = ["forceSync=no"] });
-        await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = ensemble.ConnectionString });
-        var table = Header();
-        foreach (var impl in new[] { "ours-warm", "curator" })
+        await using var server = await ZooKeeperServer.StartAsync();
+        var runs = new List<(string Impl, int SessionMs, SendRecorder Recorder, ContenderProcess Process)>();
+        try
         {
-            AppendGraceful(table, impl + " (forceSync=no)", await MeasureAsync(ensemble, watcher, impl, 10000, kill: false));
-        }
+            foreach (var sessionMs in new[] { 2000, 10000 })
+            {
+                foreach (var impl in new[] { "ours", "curator" })
+                {
+                    var recorder = new SendRecorder(server.ClientPort);
+                    var path = $"/cadence-{impl}-{sessionMs}";
+                    var process = impl == "ours"
+                        ? ContenderProcess.StartOurs(impl, recorder.Endpoint, path, sessionMs)
+                        : ContenderProcess.StartCurator(impl, recorder.Endpoint, path, sessionMs);
+                    runs.Add((impl, sessionMs, recorder, process));
+                }
+            }
 
-        TestContext.Out.WriteLine(table.ToString());
-        await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "election-failover-nofsync.md"), table.ToString());
+            foreach (var run in runs)
+            {
+                await run.Process.WaitForAsync("LEADER", Wait);
+            }
+
+            // 25 s idle as leader: 7+ pings at 10 s, 30+ at 2 s. The first 2 s (election traffic) are skipped.
+            await Task.Delay(TimeSpan.FromSeconds(27));
+            var table = new StringBuilder();
+            table.AppendLine("| implementation | session | sends | median interval ms | min ms | max ms | interval / session |");
+            table.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var run in runs)
+            {
+                var leaderAt = run.Process.Events.First(e => e.Kind == "LEADER").Time!.Value;
+                var sends = run.Recorder.Sends.Where(t => t > leaderAt + 2_000_000_000L).ToList();
+                var intervals = sends.Zip(sends.Skip(1), (a, b) => (b - a) / 1e6).Order().ToList();
+                intervals.Should().NotBeEmpty($"{run.Impl} should ping while idle");
+                var median = Median(intervals);
+                table.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {run.Impl} | {run.SessionMs / 1000} s | {sends.Count} | {median:0.0} | {intervals[0]:0.0} | {intervals[^1]:0.0} | {median / run.SessionMs:0.000} |"));
+            }
+
+            TestContext.Out.WriteLine(table.ToString());
+            await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "election-ping-cadence.md"), table.ToString());
+        }
+        finally
+        {
+            foreach (var run in runs)
+            {
+                await run.Process.DisposeAsync();
+                run.Recorder.Dispose();
+            }
+        }
     }
 
     private static StringBuilder Header()
     {
         var table = new StringBuilder();
-        table.AppendLine("| implementation | scenario | session | trials | median ms | p99 (max) ms | min ms |");
-        table.AppendLine("|---|---|---|---|---|---|---|");
+        table.AppendLine("| implementation | server | scenario | session | trials | median ms | p99 (max) ms | min ms |");
+        table.AppendLine("|---|---|---|---|---|---|---|---|");
         return table;
     }
 
-    private static void AppendGraceful(StringBuilder table, string impl, (List<double> EndToEnd, List<double> FromDeletion, List<double> ToDeletion) graceful)
+    private static StringBuilder PairedHeader()
     {
-        table.AppendLine(Row(impl, "graceful close → next IsLeader", "10 s", graceful.EndToEnd));
-        table.AppendLine(Row(impl, "graceful: close → node deleted (watcher)", "10 s", graceful.ToDeletion));
-        table.AppendLine(Row(impl, "graceful: node deleted (watcher) → next IsLeader", "10 s", graceful.FromDeletion));
+        var table = new StringBuilder();
+        table.AppendLine("| SIGKILL → next IsLeader, ours − Curator, paired | session | pairs | median ms | mean ms | 95% CI of mean ms | ours a tick earlier / same tick / a tick later | deletion ms after a tick boundary (median) |");
+        table.AppendLine("|---|---|---|---|---|---|---|---|");
+        return table;
     }
 
-    private static string Row(string impl, string scenario, string session, List<double> ms)
+    private static async Task GracefulAsync(StringBuilder table, string serverKind, string connection, ZooKeeperClient watcher, string[] impls)
     {
-        var sorted = ms.Order().ToList();
-        var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-        return string.Create(CultureInfo.InvariantCulture, $"| {impl} | {scenario} | {session} | {sorted.Count} | {median:0.0} | {sorted[^1]:0.0} | {sorted[0]:0.0} |");
-    }
-
-    private static async Task<(List<double> EndToEnd, List<double> FromDeletion, List<double> ToDeletion)> MeasureAsync(ZooKeeperEnsemble ensemble, ZooKeeperClient watcher, string impl, int sessionMs, bool kill)
-    {
-        var path = $"/failover-{impl}-{(kill ? "kill" : "close")}-{sessionMs}-{Guid.NewGuid().ToString("N")[..6]}";
-        var generation = 0;
-        ContenderProcess Spawn() => impl.StartsWith("ours", StringComparison.Ordinal)
-            ? ContenderProcess.StartOurs($"{impl}-{generation++}", ensemble.ConnectionString, path, sessionMs, warmUp: impl == "ours-warm")
-            : ContenderProcess.StartCurator($"{impl}-{generation++}", ensemble.ConnectionString, path, sessionMs);
-
-        var live = new List<ContenderProcess>();
-        var endToEnd = new List<double>();
-        var fromDeletion = new List<double>();
-        var toDeletion = new List<double>();
+        var groups = new List<Group>();
         try
         {
-            for (var i = 0; i < 3; i++)
+            foreach (var impl in impls)
             {
-                var c = Spawn();
-                await c.WaitForAsync("READY", Wait);
-                live.Add(c);
+                groups.Add(await Group.StartAsync(impl, connection, 10000));
             }
 
-            for (var trial = 0; trial < Trials; trial++)
+            var results = groups.ToDictionary(g => g, _ => new List<Trial>());
+            for (var trial = 0; trial < GracefulTrials; trial++)
             {
-                await WaitForQueueAsync(watcher, path, 3);
-                var leader = await WaitForLeaderAsync(live);
-                var others = live.Where(c => c != leader).ToList();
-                var leadersBefore = others.ToDictionary(c => c, c => c.Events.Count(e => e.Kind == "LEADER"));
-
-                // The independent watcher: an exists watch on the leader's node (first in Curator's order).
-                var children = ContenderNames.Sort((await watcher.GetChildrenAsync(path)).Children, ContenderNames.LatchName);
-                var deleted = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-                await watcher.ExistsAsync(path + "/" + children[0], e =>
+                // Rotated order, so a slow phase of the machine does not always hit the same implementation.
+                for (var k = 0; k < groups.Count; k++)
                 {
-                    if (e.Type == EventType.NodeDeleted)
-                    {
-                        deleted.TrySetResult(ContenderProcess.Now());
-                    }
-                });
-
-                long start;
-                if (kill)
-                {
-                    start = ContenderProcess.Now();
-                    await leader.KillAsync();
+                    var group = groups[(trial + k) % groups.Count];
+                    var prepared = await group.PrepareAsync(watcher);
+                    await prepared.Leader.SendAsync("close");
+                    var start = (await prepared.Leader.WaitForAsync("CLOSING", Wait)).Time!.Value;
+                    results[group].Add(await group.CompleteAsync(prepared, start));
                 }
-                else
-                {
-                    await leader.SendAsync("close");
-                    start = (await leader.WaitForAsync("CLOSING", Wait)).Time!.Value;
-                }
+            }
 
-                var next = await WaitForNewLeaderAsync(others, leadersBefore);
-                var elected = next.Events.Last(e => e.Kind == "LEADER").Time!.Value;
-                var deletedAt = await deleted.Task.WaitAsync(Wait);
-                endToEnd.Add((elected - start) / 1e6);
-                fromDeletion.Add((elected - deletedAt) / 1e6);
-                toDeletion.Add((deletedAt - start) / 1e6);
-                live.Remove(leader);
-                await leader.DisposeAsync();
-                var replacement = Spawn();
-                await replacement.WaitForAsync("READY", Wait);
-                live.Add(replacement);
+            foreach (var group in groups)
+            {
+                var r = results[group];
+                table.AppendLine(Row(group.Impl, serverKind, "graceful close → next IsLeader", "10 s", r.ConvertAll(t => t.EndToEnd)));
+                table.AppendLine(Row(group.Impl, serverKind, "graceful: close → node deleted (watcher)", "10 s", r.ConvertAll(t => t.ToDeletion)));
+                table.AppendLine(Row(group.Impl, serverKind, "graceful: node deleted (watcher) → next IsLeader", "10 s", r.ConvertAll(t => t.FromDeletion)));
             }
         }
         finally
         {
-            foreach (var c in live)
+            foreach (var group in groups)
             {
-                await c.DisposeAsync();
+                await group.DisposeAsync();
             }
         }
+    }
 
-        return (endToEnd, fromDeletion, toDeletion);
+    private static async Task SigkillAsync(StringBuilder table, StringBuilder paired, string connection, ZooKeeperClient watcher, int sessionMs, int trials, int spacingTicks, Random random)
+    {
+        await using var ours = await Group.StartAsync("ours", connection, sessionMs);
+        await using var curator = await Group.StartAsync("curator", connection, sessionMs);
+        var oursTrials = new List<Trial>();
+        var curatorTrials = new List<Trial>();
+        for (var trial = 0; trial < trials; trial++)
+        {
+            var first = trial % 2 == 0 ? ours : curator;
+            var second = first == ours ? curator : ours;
+            var a = await first.PrepareAsync(watcher);
+            var b = await second.PrepareAsync(watcher);
+
+            // A random instant, then the second kill a whole number of ticks later: the same phase of the server's
+            // expiry tick for both, and expiries far enough apart never to share a tick (no CPU contention between the
+            // two hand-overs).
+            var firstKill = ContenderProcess.Now() + (long)(random.NextDouble() * 2 * TickMs * 1e6);
+            var secondKill = firstKill + (spacingTicks * TickMs * 1_000_000L);
+            await SpinUntilAsync(firstKill);
+            var killedA = ContenderProcess.Now();
+            await a.Leader.KillAsync();
+            await SpinUntilAsync(secondKill);
+            var killedB = ContenderProcess.Now();
+            await b.Leader.KillAsync();
+            var resultA = await first.CompleteAsync(a, killedA);
+            var resultB = await second.CompleteAsync(b, killedB);
+            (first == ours ? oursTrials : curatorTrials).Add(resultA);
+            (first == ours ? curatorTrials : oursTrials).Add(resultB);
+        }
+
+        var session = $"{sessionMs / 1000} s";
+        foreach (var (impl, r) in new[] { ("ours", oursTrials), ("curator", curatorTrials) })
+        {
+            table.AppendLine(Row(impl, "3-member", "SIGKILL → next IsLeader (end to end)", session, r.ConvertAll(t => t.EndToEnd)));
+            table.AppendLine(Row(impl, "3-member", "node deleted (watcher) → next IsLeader", session, r.ConvertAll(t => t.FromDeletion)));
+        }
+
+        var differences = oursTrials.Zip(curatorTrials, (o, c) => o.EndToEnd - c.EndToEnd).ToList();
+        var earlier = differences.Count(d => d < -TickMs / 2.0);
+        var later = differences.Count(d => d > TickMs / 2.0);
+        var (low, high) = BootstrapMeanInterval(differences, new Random(1));
+        var phases = oursTrials.Concat(curatorTrials).Select(t => (t.DeletedAt / 1e6) % TickMs).Order().ToList();
+        paired.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| ours − curator | {session} | {differences.Count} | {Median(differences.Order().ToList()):0.0} | {differences.Average():0.0} | {low:0} … {high:0} | {earlier} / {differences.Count - earlier - later} / {later} | {Median(phases):0.0} |"));
+    }
+
+    private static async Task SpinUntilAsync(long monotonicNs)
+    {
+        while (monotonicNs - ContenderProcess.Now() > 20_000_000L)
+        {
+            await Task.Delay(10);
+        }
+
+        while (ContenderProcess.Now() < monotonicNs)
+        {
+            Thread.SpinWait(100);
+        }
+    }
+
+    private static (double Low, double High) BootstrapMeanInterval(List<double> values, Random random)
+    {
+        var means = new List<double>();
+        for (var i = 0; i < 10000; i++)
+        {
+            var sum = 0.0;
+            for (var j = 0; j < values.Count; j++)
+            {
+                sum += values[random.Next(values.Count)];
+            }
+
+            means.Add(sum / values.Count);
+        }
+
+        means.Sort();
+        return (means[250], means[9749]);
+    }
+
+    private static double Median(List<double> sorted) =>
+        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+
+    private static string Row(string impl, string serverKind, string scenario, string session, List<double> ms)
+    {
+        var sorted = ms.Order().ToList();
+        return string.Create(CultureInfo.InvariantCulture, $"| {impl} | {serverKind} | {scenario} | {session} | {sorted.Count} | {Median(sorted):0.0} | {sorted[^1]:0.0} | {sorted[0]:0.0} |");
     }
 
     private static async Task WaitForQueueAsync(ZooKeeperClient watcher, string path, int count)
@@ -185,34 +281,205 @@ public class FailoverMeasurement
         }
     }
 
-    private static async Task<ContenderProcess> WaitForLeaderAsync(List<ContenderProcess> live)
+    private sealed record Trial(double EndToEnd, double FromDeletion, double ToDeletion, long DeletedAt);
+
+    private sealed record Prepared(ContenderProcess Leader, List<ContenderProcess> Others, Dictionary<ContenderProcess, int> LeadersBefore, TaskCompletionSource<long> Deleted);
+
+    /// <summary>Three contender processes of one implementation on one election path; a killed or closed leader is replaced.</summary>
+    private sealed class Group : IAsyncDisposable
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        private readonly List<ContenderProcess> _live = [];
+        private readonly string _connection;
+        private readonly string _path;
+        private readonly int _sessionMs;
+        private int _generation;
+
+        private Group(string impl, string connection, int sessionMs)
         {
-            var leaders = live.Where(c => c.IsLeader).ToList();
-            if (leaders.Count == 1)
+            Impl = impl;
+            _connection = connection;
+            _sessionMs = sessionMs;
+            _path = $"/failover-{impl}-{sessionMs}-{Guid.NewGuid().ToString("N")[..6]}";
+        }
+
+        public string Impl { get; }
+
+        public static async Task<Group> StartAsync(string impl, string connection, int sessionMs)
+        {
+            var group = new Group(impl, connection, sessionMs);
+            for (var i = 0; i < 3; i++)
             {
-                return leaders[0];
+                await group.SpawnAsync();
             }
 
-            clock.Elapsed.Should().BeLessThan(Wait, "one contender should lead: " + string.Join("; ", live.Select(c => c.Describe())));
-            await Task.Delay(10);
+            return group;
+        }
+
+        /// <summary>Waits for a full queue and one leader, and arms an independent exists-watch on the leader's node.</summary>
+        public async Task<Prepared> PrepareAsync(ZooKeeperClient watcher)
+        {
+            await WaitForQueueAsync(watcher, _path, 3);
+            var leader = await WaitForLeaderAsync();
+            var others = _live.Where(c => c != leader).ToList();
+            var before = others.ToDictionary(c => c, c => c.Events.Count(e => e.Kind == "LEADER"));
+            var children = ContenderNames.Sort((await watcher.GetChildrenAsync(_path)).Children, ContenderNames.LatchName);
+            var deleted = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            await watcher.ExistsAsync(_path + "/" + children[0], e =>
+            {
+                if (e.Type == EventType.NodeDeleted)
+                {
+                    deleted.TrySetResult(ContenderProcess.Now());
+                }
+            });
+            return new Prepared(leader, others, before, deleted);
+        }
+
+        /// <summary>After the leader was closed or killed at <paramref name="start"/>: waits for the next leader, replaces the old one.</summary>
+        public async Task<Trial> CompleteAsync(Prepared prepared, long start)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            ContenderProcess next;
+            while (true)
+            {
+                if (prepared.Others.FirstOrDefault(c => c.Events.Count(e => e.Kind == "LEADER") > prepared.LeadersBefore[c]) is { } found)
+                {
+                    next = found;
+                    break;
+                }
+
+                clock.Elapsed.Should().BeLessThan(Wait, $"the next {Impl} contender should lead");
+                await Task.Delay(2);
+            }
+
+            var elected = next.Events.Last(e => e.Kind == "LEADER").Time!.Value;
+            var deletedAt = await prepared.Deleted.Task.WaitAsync(Wait);
+            _live.Remove(prepared.Leader);
+            await prepared.Leader.DisposeAsync();
+            await SpawnAsync();
+            return new Trial((elected - start) / 1e6, (elected - deletedAt) / 1e6, (deletedAt - start) / 1e6, deletedAt);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var c in _live)
+            {
+                await c.DisposeAsync();
+            }
+        }
+
+        private async Task SpawnAsync()
+        {
+            var name = $"{Impl}-{_generation++}";
+            var c = Impl.StartsWith("ours", StringComparison.Ordinal)
+                ? ContenderProcess.StartOurs(name, _connection, _path, _sessionMs, warmUp: Impl == "ours-warm")
+                : ContenderProcess.StartCurator(name, _connection, _path, _sessionMs);
+            await c.WaitForAsync("READY", Wait);
+            _live.Add(c);
+        }
+
+        private async Task<ContenderProcess> WaitForLeaderAsync()
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                var leaders = _live.Where(c => c.IsLeader).ToList();
+                if (leaders.Count == 1)
+                {
+                    return leaders[0];
+                }
+
+                clock.Elapsed.Should().BeLessThan(Wait, "one contender should lead: " + string.Join("; ", _live.Select(c => c.Describe())));
+                await Task.Delay(10);
+            }
         }
     }
 
-    private static async Task<ContenderProcess> WaitForNewLeaderAsync(List<ContenderProcess> others, Dictionary<ContenderProcess, int> before)
+    /// <summary>A one-connection TCP forwarder that records when the client sent something (CLOCK_MONOTONIC ns).</summary>
+    private sealed class SendRecorder : IDisposable
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            if (others.FirstOrDefault(c => c.Events.Count(e => e.Kind == "LEADER") > before[c]) is { } next)
-            {
-                return next;
-            }
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly List<long> _sends = [];
+        private readonly CancellationTokenSource _stop = new();
 
-            clock.Elapsed.Should().BeLessThan(Wait, "the next contender should lead");
-            await Task.Delay(2);
+        public SendRecorder(int upstreamPort)
+        {
+            _listener.Start();
+            _ = RunAsync(upstreamPort);
+        }
+
+        public string Endpoint => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+
+        public List<long> Sends
+        {
+            get
+            {
+                lock (_sends)
+                {
+                    return [.. _sends];
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            _stop.Dispose();
+        }
+
+        private async Task RunAsync(int upstreamPort)
+        {
+            try
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    var upstream = new TcpClient { NoDelay = true };
+                    await upstream.ConnectAsync(IPAddress.Loopback, upstreamPort, _stop.Token);
+                    client.NoDelay = true;
+                    _ = PumpAsync(client.GetStream(), upstream.GetStream(), record: true, client, upstream);
+                    _ = PumpAsync(upstream.GetStream(), client.GetStream(), record: false, client, upstream);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                // Stopped.
+            }
+        }
+
+        private async Task PumpAsync(NetworkStream from, NetworkStream to, bool record, TcpClient a, TcpClient b)
+        {
+            var buffer = new byte[64 * 1024];
+            try
+            {
+                while (true)
+                {
+                    var n = await from.ReadAsync(buffer, _stop.Token);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    if (record)
+                    {
+                        lock (_sends)
+                        {
+                            _sends.Add(ContenderProcess.Now());
+                        }
+                    }
+
+                    await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+            {
+                // Closed.
+            }
+            finally
+            {
+                a.Dispose();
+                b.Dispose();
+            }
         }
     }
 }

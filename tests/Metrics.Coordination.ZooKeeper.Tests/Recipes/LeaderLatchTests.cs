@@ -47,20 +47,50 @@ public class LeaderLatchTests : ElectionFixture
 
         await latches[0].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
-        // 4 predecessor watches + the leader's watch on its own node; a herd would put 5 child watches on the parent
-        // and wake everyone on every change.
-        await Eventually(async () => await TotalWatchesAsync() == 5, TimeSpan.FromSeconds(20), "one watch per contender, none on the parent");
+        // The leader watches its own node; the second in line its predecessor and its own node (it takes over without
+        // re-listing); every later contender its predecessor and the node two ahead (whose deletion makes it second):
+        // 1 + 2 + 3 × 2. A herd would put 5 child watches on the parent and wake everyone on every change.
+        await Eventually(async () => await TotalWatchesAsync() == 9, TimeSpan.FromSeconds(20), "at most two watches per contender, none on the parent");
 
         await latches[0].CloseAsync();
         await latches[1].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await Eventually(async () => await TotalWatchesAsync() == 4, TimeSpan.FromSeconds(20), "the deletion woke only the successor");
+        await Eventually(async () => await TotalWatchesAsync() == 7, TimeSpan.FromSeconds(20), "the deletion woke only the next two, and the new second re-armed");
 
-        // A middle contender leaving re-links the queue: its successor now watches the one before it.
+        // A middle contender leaving re-links the queue: its successor now watches the one before it and the leader.
         await latches[3].CloseAsync();
-        await Eventually(async () => await TotalWatchesAsync() == 3, TimeSpan.FromSeconds(20), "the successor of the leaver re-armed on its new predecessor");
+        await Eventually(async () => await TotalWatchesAsync() == 5, TimeSpan.FromSeconds(20), "the successor of the leaver re-armed on its new predecessor");
         latches[1].HasLeadership.Should().BeTrue();
         latches[4].HasLeadership.Should().BeFalse();
         (await latches[4].GetParticipantsAsync()).Select(p => p.Id).Should().Equal("c1", "c2", "c4");
+    }
+
+    [Test]
+    public async Task SecondInLine_OwnNodeDeletedRightBeforeItsPredecessor_NeverLeadsOnTheDeletedNode()
+    {
+        // The second in line takes over on its predecessor's deletion without listing again; that is only right while
+        // its own node exists. Here another client deletes b's node and then a's, back to back: b must see its own
+        // deletion first (notifications arrive in zxid order) and not lead; c, which watched both, leads.
+        var path = ElectionPath();
+        var admin = (await ConnectAsync()).Current;
+        var (a, _) = await StartLatchAsync(await ConnectAsync(), path, "a");
+        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b");
+        var (c, rc) = await StartLatchAsync(await ConnectAsync(), path, "c");
+        await a.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually(async () => await TotalWatchesAsync() == 5, TimeSpan.FromSeconds(20), "a watches its node, b its node and a, c b and a");
+        var bNode = b.NodePath!;
+        var aNode = a.NodePath!;
+
+        var deleteB = admin.DeleteAsync(bNode);
+        var deleteA = admin.DeleteAsync(aNode);
+        await deleteB;
+        await deleteA;
+
+        await c.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually(() => b.NodePath is { } p && p != bNode, TimeSpan.FromSeconds(30), "b queues again with a new node");
+        (await c.GetLeaderAsync())!.Id.Should().Be("c");
+        rb.Elected.Should().BeEmpty("b's node was gone before its predecessor was");
+        b.HasLeadership.Should().BeFalse();
+        rc.Elected.Should().ContainSingle();
     }
 
     [Test]

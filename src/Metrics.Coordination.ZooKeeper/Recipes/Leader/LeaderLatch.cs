@@ -1,7 +1,10 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using Metrics.Coordination.ZooKeeper.Recipes.Internal;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Metrics.Coordination.ZooKeeper.Recipes;
 
@@ -66,6 +69,11 @@ public sealed class LeaderLatch : IAsyncDisposable
     private long _ourCzxid;
     private Guid? _pendingId;
     private string? _watchedPredecessor;
+
+    // The node two places ahead (watched from the third place back): its deletion makes us second in line, and a
+    // check then arms the take-over (see TakeOverFrom), so every successor is ready before its predecessor leaves.
+    private string? _watchedAhead;
+    private TakeOver? _takeOver;
     private ITimer? _leaseTimer;
 
     // The term whose suspension lease ran out (set by the lease timer). The client's own expiry timer runs out at about
@@ -217,24 +225,34 @@ public sealed class LeaderLatch : IAsyncDisposable
     public Task CloseAsync() => CloseAsync(_closeMode);
 
     /// <summary>Closes with <paramref name="mode"/>.</summary>
-    public async Task CloseAsync(LeaderLatchCloseMode mode)
+    public Task CloseAsync(LeaderLatchCloseMode mode)
     {
+        // Not async up to the Close event: posting it runs the loop inline (synchronous continuations), which ends the
+        // term and puts the delete on the wire before this returns. Keeping this part a plain method (warmed up at
+        // start, see WarmUp) keeps first-use JIT off the hand-over.
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
-            await _loop.ConfigureAwait(false);
-            return;
+            return _loop;
         }
 
         if (Volatile.Read(ref _started) == 0)
         {
             FailWaiters();
-            return;
+            return Task.CompletedTask;
         }
 
         _holder.StateChanged -= OnStateChanged;
         _holder.SessionReplaced -= OnSessionReplaced;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _events.Writer.TryWrite(new LatchEvent.Close(mode, done));
+        return FinishCloseAsync();
+    }
+
+    /// <summary>Same as <see cref="CloseAsync()"/>.</summary>
+    public async ValueTask DisposeAsync() => await CloseAsync().ConfigureAwait(false);
+
+    private async Task FinishCloseAsync()
+    {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _callbacks.Writer.TryComplete();
@@ -242,9 +260,6 @@ public sealed class LeaderLatch : IAsyncDisposable
         FailWaiters();
         _stopping.Dispose();
     }
-
-    /// <summary>Same as <see cref="CloseAsync()"/>.</summary>
-    public async ValueTask DisposeAsync() => await CloseAsync().ConfigureAwait(false);
 
     /// <summary>Gives up leadership (or our place) and queues again at the back with a new node.</summary>
     internal void Requeue() => _events.Writer.TryWrite(new LatchEvent.Requeue());
@@ -330,6 +345,9 @@ public sealed class LeaderLatch : IAsyncDisposable
             _client = await _holder.GetClientAsync(token).ConfigureAwait(false);
             _connected = _client.State == ZooKeeperState.Connected;
             PostCheck();
+
+            // After the first check (our node and place in the queue come first).
+            _events.Writer.TryWrite(new LatchEvent.WarmUp());
         }
         catch (OperationCanceledException)
         {
@@ -343,9 +361,13 @@ public sealed class LeaderLatch : IAsyncDisposable
                 switch (e)
                 {
                     case LatchEvent.Close close:
-                        await CloseInLoopAsync(close.Mode).ConfigureAwait(false);
+                        // BeginClose runs (and queues the delete) before CloseInLoopAsync is first called.
+                        await CloseInLoopAsync(BeginClose(close.Mode)).ConfigureAwait(false);
                         close.Done.TrySetResult();
                         return;
+                    case LatchEvent.WarmUp:
+                        await WarmUpAsync().ConfigureAwait(false);
+                        break;
                     case LatchEvent.Check:
                         _checkQueued = false;
                         await CheckAsync(token).ConfigureAwait(false);
@@ -357,10 +379,17 @@ public sealed class LeaderLatch : IAsyncDisposable
                         await OnNewSessionAsync(n.Client, n.ExpiredSessionId, token).ConfigureAwait(false);
                         break;
                     case LatchEvent.Node n:
-                        if (n.Event.Path is { } p && (p == _watchedPredecessor || p == _ourPath))
+                        if (n.Event.Path is { } p && (p == _watchedPredecessor || p == _watchedAhead || p == _ourPath))
                         {
                             // Directly, not through the queue: this is the hand-over path.
-                            await CheckAsync(token).ConfigureAwait(false);
+                            if (n.Event.Type == EventType.NodeDeleted && _takeOver is { } t && t.Predecessor == p)
+                            {
+                                TakeOverFrom(t);
+                            }
+                            else
+                            {
+                                await CheckAsync(token).ConfigureAwait(false);
+                            }
                         }
 
                         break;
@@ -372,6 +401,7 @@ public sealed class LeaderLatch : IAsyncDisposable
 
                         break;
                     case LatchEvent.Requeue:
+                        _takeOver = null;
                         EndTerm(LeadershipLossReason.Requeued, notify: true);
                         if (_ourPath is { } old && _client is { } client)
                         {
@@ -394,6 +424,9 @@ public sealed class LeaderLatch : IAsyncDisposable
 
     private async Task OnConnectionAsync(ZooKeeperStateChange change, CancellationToken token)
     {
+        // Any connection change: a reconnect re-arms watches with SetWatches2, whose catch-up notifications are not in
+        // zxid order across watches, so the ordering TakeOverFrom relies on no longer holds for the list we kept.
+        _takeOver = null;
         if (_client is null || change.SessionId != _client.SessionId)
         {
             return;
@@ -461,12 +494,14 @@ public sealed class LeaderLatch : IAsyncDisposable
     {
         var old = _client;
         _client = client;
+        _takeOver = null;
         _connected = client.State == ZooKeeperState.Connected;
         _leaseTimer?.Dispose();
         _leaseTimer = null;
         EndTerm(LeadershipLossReason.SessionExpired, notify: true);
         LeaderLog.NewSession(_logger, _path, expiredSession, client.SessionId);
         _watchedPredecessor = null;
+        _watchedAhead = null;
 
         // Our old node may outlive the old session on the server for a while (the client declares expiry itself after
         // a full timeout without contact). Its name carries our UUID, so it is ours: delete it so it blocks no one.
@@ -492,6 +527,7 @@ public sealed class LeaderLatch : IAsyncDisposable
     /// <summary>One election step: make sure we have a node of this session, list, lead or watch the predecessor.</summary>
     private async Task CheckAsync(CancellationToken token)
     {
+        _takeOver = null;
         var client = _client;
         if (client is null || !_connected || token.IsCancellationRequested)
         {
@@ -527,11 +563,13 @@ public sealed class LeaderLatch : IAsyncDisposable
 
             if (index == 0)
             {
-                if (_watchedPredecessor is { } passed)
-                {
-                    ForgetWatch(client, passed);
-                    _watchedPredecessor = null;
-                }
+                // No RemoveWatches for the predecessor we watched: it is not in the list, so it was deleted and its
+                // watch has fired (or its notification is on the way and is ignored), so there is nothing left to
+                // remove on the server. Sending one anyway put a round trip (and, on a connection's first gated
+                // operation, the server-version probe) in front of the leadership callback. The same holds for the
+                // node two ahead.
+                _watchedPredecessor = null;
+                _watchedAhead = null;
 
                 if (_term is { IsActive: true })
                 {
@@ -558,17 +596,39 @@ public sealed class LeaderLatch : IAsyncDisposable
 
             EndTerm(LeadershipLossReason.NotFirst, notify: true);
             var predecessorPath = ContenderNames.JoinPath(_path, predecessor!);
-            if (_watchedPredecessor is { } previous && previous != predecessorPath)
+            var aheadPath = index >= 2 ? ContenderNames.JoinPath(_path, sorted[index - 2]) : null;
+
+            // Watches on nodes we no longer watch, and which still exist (a deleted node's watch has fired).
+            foreach (var previous in (ReadOnlySpan<string?>)[_watchedPredecessor, _watchedAhead])
             {
-                ForgetWatch(client, previous);
+                if (previous is not null && previous != predecessorPath && previous != aheadPath && sorted.Contains(ContenderNames.NodeName(previous)))
+                {
+                    ForgetWatch(client, previous);
+                }
             }
 
             _watchedPredecessor = predecessorPath;
+            _watchedAhead = aheadPath;
             LeaderLog.WatchingPredecessor(_logger, _path, index, predecessorPath);
+            if (index == 1 && await client.ExistsAsync(ourPath, _nodeWatcher, token).ConfigureAwait(false) is null)
+            {
+                // Second in line: our own node is watched too (see TakeOverFrom). Gone already: start over.
+                PostCheck();
+                return;
+            }
+
             try
             {
                 // getData (not exists), like Curator: a predecessor already gone leaves no dangling watch behind.
                 await client.GetDataAsync(predecessorPath, _nodeWatcher, token).ConfigureAwait(false);
+                if (index == 1)
+                {
+                    _takeOver = new TakeOver(client, ourPath, predecessorPath);
+                }
+                else
+                {
+                    await client.GetDataAsync(aheadPath!, _nodeWatcher, token).ConfigureAwait(false);
+                }
             }
             catch (NoNodeException)
             {
@@ -588,6 +648,47 @@ public sealed class LeaderLatch : IAsyncDisposable
             LeaderLog.StepFailed(_logger, _path, RetryDelay.TotalMilliseconds, ex);
             _ = RetryLaterAsync(token);
         }
+    }
+
+    /// <summary>
+    /// The predecessor of a contender second in line was deleted: lead at once, without listing the children again
+    /// (one round trip less on every hand-over). <see cref="TakeOver"/> is recorded only by a check whose list (read by
+    /// this session after our node was created) had exactly one node before ours, the predecessor, and after both our
+    /// node and the predecessor were watched; it is dropped by any later check, connection change, new session,
+    /// requeue or close. Why our node is then first at the deletion's zxid <c>z</c>, i.e. what a fresh list would say:
+    /// <list type="number">
+    /// <item>Nothing that sorts before us was missing from the list: a node created before ours got a smaller sequence
+    /// and was applied by our server before our create, hence before our list; nodes created after ours get larger
+    /// sequences (the parent's cversion only grows), so under Curator's key (the 10 digits after <c>latch-</c>) they
+    /// sort after us. (Two exceptions hold for the standard re-list too, whose leader never re-lists: the 32-bit
+    /// sequence wrapping negative after 2^31 child changes under one parent, and foreign, explicitly named children.)
+    /// So at <c>z</c> the only node before ours could have been the predecessor, which <c>z</c> deleted.</item>
+    /// <item>Our node still exists at <c>z</c>: our exists-watch on it was armed while it existed, and the server sends
+    /// one session's notifications in zxid order, which the client dispatches in order and this loop handles in order;
+    /// a deletion of our node before <c>z</c> would have reached this loop first (and run a check, dropping this).
+    /// Catch-up notifications after a reconnect are not in zxid order, but any connection change drops this first (the
+    /// state change is dispatched before the catch-up notifications). Our session cannot have expired before
+    /// <c>z</c>: an expired session receives no notifications.</item>
+    /// <item>The node was created by this session (<see cref="TakeOver.Client"/> is the current client) and the
+    /// connection is Connected right now, checked here as in <see cref="CheckAsync"/>.</item>
+    /// </list>
+    /// A check is queued right after as a safety net (it finds us first and changes nothing).
+    /// </summary>
+    private void TakeOverFrom(TakeOver takeOver)
+    {
+        _takeOver = null;
+        _watchedPredecessor = null;
+        _watchedAhead = null;
+        var client = takeOver.Client;
+        if (!ReferenceEquals(client, _client) || _ourPath != takeOver.OurPath || _term is { IsActive: true }
+            || !_connected || client.State != ZooKeeperState.Connected)
+        {
+            PostCheck();
+            return;
+        }
+
+        BeginTerm(client, takeOver.OurPath);
+        PostCheck();
     }
 
     /// <summary>
@@ -645,11 +746,12 @@ public sealed class LeaderLatch : IAsyncDisposable
         }
     }
 
-    private void EndTerm(LeadershipLossReason reason, bool notify)
+    /// <summary>Ends the running term (if any) and returns the reason it ended with (null: there was none).</summary>
+    private LeadershipLossReason? EndTerm(LeadershipLossReason reason, bool notify)
     {
         if (_term is not { } term)
         {
-            return;
+            return null;
         }
 
         if (ReferenceEquals(_leaseElapsedTerm, term))
@@ -670,6 +772,8 @@ public sealed class LeaderLatch : IAsyncDisposable
         {
             _callbacks.Writer.TryWrite(new Callback(term, false, reason));
         }
+
+        return reason;
     }
 
     private bool LeaseRanOut(LeaderTerm term)
@@ -680,32 +784,58 @@ public sealed class LeaderLatch : IAsyncDisposable
             && client.Time.GetElapsedTime(client.LastServerContactTimestamp) >= client.SessionTimeout;
     }
 
-    private async Task CloseInLoopAsync(LeaderLatchCloseMode mode)
+    /// <summary>
+    /// The first half of closing, a plain method so nothing needs compiling before the delete is on the wire: the term
+    /// ends before the node goes (the next contender may lead as soon as the deletion commits), then the delete is
+    /// queued at once (GuaranteedDeleteAsync runs synchronously up to queueing the request).
+    /// </summary>
+    private (Task<bool> Deleting, CancellationTokenSource? Bound) BeginClose(LeaderLatchCloseMode mode)
     {
-        EndTerm(LeadershipLossReason.Closed, notify: mode == LeaderLatchCloseMode.NotifyLeader);
+        _takeOver = null;
+        var term = _term;
+        var reason = EndTerm(LeadershipLossReason.Closed, notify: false);
+        var client = _client;
+
+        // Bounded: a disconnected client either reconnects or expires within its session timeout.
+        var bound = client is null ? null : new CancellationTokenSource(client.SessionTimeout * 2, _time);
+        var deleting = client is not null && _ourPath is { } ours
+            ? ProtectedCreate.GuaranteedDeleteAsync(client, ours, bound!.Token)
+            : Task.FromResult(true);
+
+        // Listeners hear about it after the delete is queued (their dispatcher and the writer would otherwise compete).
+        if (term is not null && reason is { } r && mode == LeaderLatchCloseMode.NotifyLeader)
+        {
+            _callbacks.Writer.TryWrite(new Callback(term, false, r));
+        }
+
+        return (deleting, bound);
+    }
+
+    /// <summary>The rest of closing, while the delete is in flight.</summary>
+    private async Task CloseInLoopAsync((Task<bool> Deleting, CancellationTokenSource? Bound) closing)
+    {
+        using var bound = closing.Bound;
         _leaseTimer?.Dispose();
         _leaseTimer = null;
-        var client = _client;
-        if (client is not null)
+        if (_client is { } client)
         {
-            if (_watchedPredecessor is { } watched)
+            foreach (var watched in (ReadOnlySpan<string?>)[_watchedPredecessor, _watchedAhead])
             {
-                ForgetWatch(client, watched);
-                _watchedPredecessor = null;
+                if (watched is not null)
+                {
+                    ForgetWatch(client, watched);
+                }
             }
 
-            // Bounded: a disconnected client either reconnects or expires within its session timeout.
-            using var bound = new CancellationTokenSource(client.SessionTimeout * 2, _time);
+            _watchedPredecessor = null;
+            _watchedAhead = null;
+
             try
             {
-                if (_ourPath is { } ours)
-                {
-                    await ProtectedCreate.GuaranteedDeleteAsync(client, ours, bound.Token).ConfigureAwait(false);
-                }
-
+                await closing.Deleting.ConfigureAwait(false);
                 if (_pendingId is { } id)
                 {
-                    await ProtectedCreate.DeleteByIdAsync(client, _path, id, _logger, bound.Token).ConfigureAwait(false);
+                    await ProtectedCreate.DeleteByIdAsync(client, _path, id, _logger, bound!.Token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException)
@@ -717,6 +847,48 @@ public sealed class LeaderLatch : IAsyncDisposable
         Volatile.Write(ref _ourPath, null);
         _events.Writer.TryComplete();
         LeaderLog.Closed(_logger, _path);
+    }
+
+    /// <summary>
+    /// Compiles or runs once, at start, what a hand-over runs for the first time: becoming leader (term, log message,
+    /// the callback dispatcher's channel hop) and closing (up to the delete being queued). A process's first hand-over
+    /// otherwise paid for just-in-time compiling them on the spot (measured: tens of milliseconds on a loaded 2-core
+    /// machine, see benchmarks/README.md). Nothing is sent to the server and no listener is called. The library cannot
+    /// choose the application's ReadyToRun or tiering settings; this covers only the latch's own path.
+    /// </summary>
+    private async Task WarmUpAsync()
+    {
+        const BindingFlags Flags = BindingFlags.Instance | BindingFlags.NonPublic;
+        try
+        {
+            RuntimeHelpers.PrepareMethod(typeof(LeaderLatch).GetMethod(nameof(BeginTerm), Flags)!.MethodHandle);
+            RuntimeHelpers.PrepareMethod(typeof(LeaderLatch).GetMethod(nameof(BeginClose), Flags)!.MethodHandle);
+            RuntimeHelpers.PrepareMethod(typeof(LeaderLatch).GetMethod(nameof(TakeOverFrom), Flags)!.MethodHandle);
+            RuntimeHelpers.PrepareMethod(typeof(LeaderLatch).GetMethod(nameof(CloseAsync), [typeof(LeaderLatchCloseMode)])!.MethodHandle);
+            new LeaderTerm(0, _path, _participantId, 0, _time.GetUtcNow(), new CancellationTokenSource()).End();
+            LeaderLog.BecameLeader(NullLogger.Instance, _path, _participantId, _path, 0, 0);
+            OnNodeEvent(new WatchedEvent(EventType.None, KeeperState.SyncConnected, null));
+            _ = new LatchEvent.Node(new WatchedEvent(EventType.NodeDeleted, KeeperState.SyncConnected, _path));
+
+            // The callback dispatcher's hop, with an item that calls no listener.
+            _callbacks.Writer.TryWrite(default);
+
+            // The delete path with a cancelled token: it stops before anything is queued.
+            if (_client is { } client)
+            {
+                using var cancelled = new CancellationTokenSource();
+                await cancelled.CancelAsync().ConfigureAwait(false);
+                await ProtectedCreate.GuaranteedDeleteAsync(client, _path, cancelled.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected: the warm-up's cancelled delete.
+        }
+        catch (Exception ex) when (ex is MemberAccessException or NotSupportedException or AmbiguousMatchException)
+        {
+            // A runtime without a JIT, or a trimmed method: nothing to warm.
+        }
     }
 
     private void FailWaiters()
@@ -739,17 +911,22 @@ public sealed class LeaderLatch : IAsyncDisposable
         await Task.Yield();
         await foreach (var callback in _callbacks.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            if (callback.Term is not { } term)
+            {
+                continue;
+            }
+
             foreach (var listener in Volatile.Read(ref _listeners))
             {
                 try
                 {
                     if (callback.IsLeader)
                     {
-                        listener.IsLeader(callback.Term);
+                        listener.IsLeader(term);
                     }
                     else
                     {
-                        listener.NotLeader(callback.Term, callback.Reason);
+                        listener.NotLeader(term, callback.Reason);
                     }
                 }
                 catch (Exception ex)
@@ -761,7 +938,11 @@ public sealed class LeaderLatch : IAsyncDisposable
         }
     }
 
-    private readonly record struct Callback(LeaderTerm Term, bool IsLeader, LeadershipLossReason Reason);
+    /// <summary>What a check of a contender second in line saw: its client, its node, the predecessor it watches.</summary>
+    private sealed record TakeOver(ZooKeeperClient Client, string OurPath, string Predecessor);
+
+    /// <summary>A listener notification; <c>default</c> (no term) is the warm-up's item, which reaches no listener.</summary>
+    private readonly record struct Callback(LeaderTerm? Term, bool IsLeader, LeadershipLossReason Reason);
 
     private abstract record LatchEvent
     {
@@ -776,6 +957,8 @@ public sealed class LeaderLatch : IAsyncDisposable
         public sealed record LeaseExpired(LeaderTerm Term) : LatchEvent;
 
         public sealed record Requeue : LatchEvent;
+
+        public sealed record WarmUp : LatchEvent;
 
         public sealed record Close(LeaderLatchCloseMode Mode, TaskCompletionSource Done) : LatchEvent;
     }
