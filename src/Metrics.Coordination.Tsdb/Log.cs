@@ -17,6 +17,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "TSDB background compaction failed; the head keeps its data and the next interval retries")]
     public static partial void CompactionFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "TSDB opened read-only at {Directory}: {Series} series, {Samples} samples replayed from the WAL in {ElapsedMs} ms, {Blocks} blocks, {Warnings} warnings")]
+    public static partial void OpenedReadOnly(ILogger logger, string directory, long series, long samples, long elapsedMs, int blocks, int warnings);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Read-only open of {Directory}: {Warning}")]
+    public static partial void ReadOnlyOpenWarning(ILogger logger, string directory, string warning);
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "WAL corruption in segment {Segment} at offset {Offset}: {Reason}; truncated there, {DeletedSegments} later segments deleted")]
     public static partial void WalCorruption(ILogger logger, int segment, long offset, string reason, int deletedSegments);
 

@@ -27,10 +27,12 @@ public sealed partial class TimeSeriesDatabase
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="minTimeMs"/> is after <paramref name="maxTimeMs"/>.</exception>
     /// <exception cref="IOException">A tombstones file or the WAL could not be written.</exception>
+    /// <exception cref="InvalidOperationException">The database was opened read-only.</exception>
     public void Delete(long minTimeMs, long maxTimeMs, params LabelMatcher[] matchers)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         ArgumentNullException.ThrowIfNull(matchers);
+        ThrowIfReadOnly();
         if (minTimeMs > maxTimeMs)
         {
             throw new ArgumentException($"The deleted range [{minTimeMs}, {maxTimeMs}] is empty.", nameof(minTimeMs));
@@ -58,9 +60,11 @@ public sealed partial class TimeSeriesDatabase
     /// no samples is simply deleted. Returns the number of blocks rewritten or deleted.
     /// </summary>
     /// <exception cref="IOException">Writing a block failed; the old block stays.</exception>
+    /// <exception cref="InvalidOperationException">The database was opened read-only.</exception>
     public int CleanTombstones()
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ThrowIfReadOnly();
         if (Options.Directory is not { } dir)
         {
             return 0;

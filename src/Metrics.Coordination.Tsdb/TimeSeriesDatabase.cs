@@ -87,9 +87,11 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
     }
 
     /// <summary>Starts a batch of appends; commit or roll it back. Not thread-safe itself: one per thread.</summary>
+    /// <exception cref="InvalidOperationException">The database was opened read-only.</exception>
     public IAppender Appender()
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ThrowIfReadOnly();
         return _head.Appender();
     }
 
@@ -148,9 +150,11 @@ public sealed partial class TimeSeriesDatabase : IAppendable, Abstractions.Stora
     /// Returns the number of blocks written from the head. Does nothing for an in-memory database.
     /// </summary>
     /// <exception cref="IOException">Writing a block or the checkpoint failed; the head keeps its data.</exception>
+    /// <exception cref="InvalidOperationException">The database was opened read-only.</exception>
     public int Compact(bool flushHead = false)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ThrowIfReadOnly();
         if (Options.Directory is not { } dir)
         {
             return 0;

@@ -225,7 +225,7 @@ internal static class QueryRunner
 
         try
         {
-            using var db = TsdbDirectory.Open(dir);
+            using var db = TsdbDirectory.Open(context, dir);
             var engine = new PromQLEngine(new PromQLEngineOptions());
             var result = engine.Execute(db, makeQuery(expression), context.CancellationToken);
             console.Out.Write(PromtoolFormat.Result(result));

@@ -20,7 +20,8 @@ internal sealed class TsdbAnalyzeCommand : Command
     public override string Summary => "Analyze series, chunks, samples, bytes per sample and label cardinality (promtool tsdb analyze).";
 
     public override string Description =>
-        "Chunks and bytes come from the blocks (meta.json and chunk files); series, samples and labels from a query over blocks and head.";
+        "Chunks and bytes come from the blocks (meta.json and chunk files); series, samples and labels from a query over blocks and head " +
+        "(the WAL replayed into memory). Opens the directory read-only: no lock, nothing written, safe on the directory of a running service.";
 
     public override IReadOnlyList<OptionSpec> Options => [Limit];
 
@@ -46,14 +47,22 @@ internal sealed class TsdbAnalyzeCommand : Command
 
         var problems = new List<string>();
         var blocks = TsdbDirectory.ReadBlocks(dir, problems);
-        long series = 0, samples = 0, labelPairs = 0;
+        long series = 0, samples = 0, labelPairs = 0, headSeries = 0, headSamples = 0;
         long minTime = long.MaxValue, maxTime = long.MinValue;
         var valuesByName = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         var seriesByPair = new Dictionary<(string Name, string Value), long>();
         var seriesByMetric = new Dictionary<string, long>(StringComparer.Ordinal);
         try
         {
-            using var db = TsdbDirectory.Open(dir);
+            using var db = TsdbDirectory.Open(context, dir);
+            if (TsdbDirectory.ExitCode(db) != ExitCodes.Success)
+            {
+                problems.Add("unreadable blocks were left out (see the warnings above)");
+            }
+
+            var stats = db.GetStatistics();
+            headSeries = stats.HeadSeries;
+            headSamples = stats.WalSamplesReplayed;
             using var querier = db.Querier(long.MinValue, long.MaxValue);
             ISampleIterator? iterator = null;
             foreach (var s in querier.Select(false, new SelectHints { Start = long.MinValue, End = long.MaxValue }, new LabelMatcher(MatchType.Regex, "__name__", ".*")))
@@ -109,6 +118,8 @@ internal sealed class TsdbAnalyzeCommand : Command
         o.WriteLine($"Duration: {(series == 0 ? "0s" : GoFormat.Duration(maxTime - minTime))}");
         o.WriteLine($"Series: {Invariant(series)}");
         o.WriteLine($"Samples: {Invariant(samples)}");
+        o.WriteLine($"Head series (WAL): {Invariant(headSeries)}");
+        o.WriteLine($"Head samples (WAL): {Invariant(headSamples)}");
         o.WriteLine($"Block chunks: {Invariant(blocks.Sum(b => b.NumChunks))}");
         o.WriteLine($"Block samples: {Invariant(blockSamples)}");
         o.WriteLine($"Block chunk bytes: {Invariant(chunkBytes)}");

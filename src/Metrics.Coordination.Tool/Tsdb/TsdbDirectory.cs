@@ -68,16 +68,24 @@ internal static class TsdbDirectory
     }
 
     /// <summary>
-    /// Opens the database for reading: no background compaction, no fsyncs. The TSDB API has no read-only mode, so
-    /// this takes the directory's lock file and opens the WAL (replayed into the head, so head samples are included,
-    /// as promtool includes them); nothing is appended.
+    /// Opens the database read-only (<see cref="TimeSeriesDatabase.OpenReadOnly"/>): no lock, nothing written, so it is
+    /// safe on the directory of a running service; the blocks are read and the WAL replayed into an in-memory head (head
+    /// samples are included, as promtool includes them). What the open worked around (a torn WAL tail, an unreadable
+    /// block, a block compacted away meanwhile) is printed to stderr as a warning.
     /// </summary>
-    public static TimeSeriesDatabase Open(string dir) => TimeSeriesDatabase.Open(new TsdbOptions
+    public static TimeSeriesDatabase Open(CommandContext context, string dir)
     {
-        Directory = dir,
-        CompactionInterval = TimeSpan.Zero,
-        WalFsyncPolicy = WalFsyncPolicy.None,
-    });
+        var db = TimeSeriesDatabase.OpenReadOnly(new TsdbOptions { Directory = dir });
+        foreach (var warning in db.OpenWarnings)
+        {
+            context.Console.Error.WriteLine($"{context.CommandPath}: warning: {warning}");
+        }
+
+        return db;
+    }
+
+    /// <summary>The exit code after reading <paramref name="db"/>: failure when a block was unreadable (its samples are missing from the output).</summary>
+    public static int ExitCode(TimeSeriesDatabase db) => db.GetStatistics().BlocksCorrupt > 0 ? ExitCodes.Failure : ExitCodes.Success;
 
     /// <summary>Parses a millisecond timestamp option, or returns <paramref name="fallback"/> when absent.</summary>
     public static long ParseTime(ParsedArguments arguments, string option, long fallback)

@@ -10,7 +10,8 @@ namespace Metrics.Coordination.Tool.Tsdb;
 /// <summary>
 /// <c>mctl tsdb dump DIR [--match=SELECTOR] [--min-time=MS] [--max-time=MS]</c>: promtool's <c>tsdb dump</c>, one
 /// sample per line as <c>{labels} value timestamp</c> (Go's <c>%s %g %d</c>), series in label order, over the blocks
-/// and the head.
+/// and the head. Opens the directory read-only (no lock, nothing written), so it can dump the directory of a running
+/// service; the head is the WAL as far as it was written when the dump started.
 /// </summary>
 internal sealed class TsdbDumpCommand : Command
 {
@@ -23,6 +24,11 @@ internal sealed class TsdbDumpCommand : Command
     public override string Name => "dump";
 
     public override string Summary => "Dump samples from a TSDB directory (promtool tsdb dump).";
+
+    public override string Description =>
+        "Opens the directory read-only: takes no lock and writes nothing, so it is safe on the data directory of a running service. " +
+        "Blocks are read as they are; the WAL is replayed into memory up to its last complete record (a torn or corrupt record is reported on stderr and ends the replay). " +
+        "Exit code 1 when a block was unreadable (reported, its samples left out).";
 
     public override IReadOnlyList<OptionSpec> Options => [Match, MinTime, MaxTime];
 
@@ -57,7 +63,7 @@ internal sealed class TsdbDumpCommand : Command
 
         try
         {
-            using var db = TsdbDirectory.Open(dir);
+            using var db = TsdbDirectory.Open(context, dir);
             using var querier = db.Querier(mint, maxt);
             var buffer = new StringBuilder();
             ISampleIterator? iterator = null;
@@ -84,7 +90,7 @@ internal sealed class TsdbDumpCommand : Command
             }
 
             console.Out.Write(buffer.ToString());
-            return Task.FromResult(ExitCodes.Success);
+            return Task.FromResult(TsdbDirectory.ExitCode(db));
         }
         catch (Exception e) when (TsdbDirectory.IsStorageError(e))
         {

@@ -12,7 +12,8 @@ internal sealed class TsdbListCommand : Command
 
     public override string Summary => "List the blocks of a TSDB directory (promtool tsdb list).";
 
-    public override string Description => "Reads each block's meta.json; opens nothing for writing. The head (WAL) is not a block and is not listed.";
+    public override string Description => "Reads each block's meta.json only: no lock, nothing written, safe on the directory of a running service. " +
+        "The head (WAL) is not a block and is not listed (see 'tsdb analyze' for its series and samples).";
 
     public override IReadOnlyList<OptionSpec> Options => [HumanReadable];
 

@@ -15,6 +15,9 @@ internal sealed class WalReplayResult
     public long OutOfOrderSamples;
     public long UnknownSeriesSamples;
     public long Corruptions;
+
+    /// <summary>Segments after a corrupt one that a read-only replay did not read.</summary>
+    public int SegmentsNotRead;
     public List<WalCorruption> CorruptionDetails { get; } = [];
 }
 
@@ -202,6 +205,79 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
 
             Tsdb.Log.WalCorruption(logger, index, bad.Offset, bad.Reason, later.Count);
             break;
+        }
+
+        if (result.UnknownSeriesSamples > 0)
+        {
+            Tsdb.Log.WalUnknownSeries(logger, result.UnknownSeriesSamples);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Replays like <see cref="Replay"/> but changes nothing on disk (a read-only open of a directory another process
+    /// may be writing): leftover <c>.tmp</c> checkpoints are ignored, and a torn or corrupt record stops the replay with
+    /// the records before it kept, described in <see cref="WalReplayResult.CorruptionDetails"/> (the last segment of a
+    /// live WAL usually ends in a record being written). Returns null when a checkpoint or segment disappeared before
+    /// it could be opened (the writer checkpointed meanwhile): the caller starts again with a fresh head.
+    /// </summary>
+    public static WalReplayResult? ReplayReadOnly(string walDirectory, Head.Head head, ILogger logger)
+    {
+        var result = new WalReplayResult();
+        var state = new ReplayState(head, result);
+        if (!Directory.Exists(walDirectory))
+        {
+            return result;
+        }
+
+        try
+        {
+            var firstSegment = 0;
+            var latest = LatestCheckpoint(walDirectory);
+            if (latest is { } checkpoint)
+            {
+                firstSegment = checkpoint.Last + 1;
+                var checkpointSegments = WalWriter.ListSegments(checkpoint.Path);
+                if (checkpointSegments.Count == 0 && !Directory.Exists(checkpoint.Path))
+                {
+                    return null;
+                }
+
+                foreach (var (index, path) in checkpointSegments)
+                {
+                    if (ReplaySegment(path, index, state, logger) is { } bad)
+                    {
+                        result.Corruptions++;
+                        result.CorruptionDetails.Add(bad with { Reason = "checkpoint " + Path.GetFileName(checkpoint.Path) + ": " + bad.Reason });
+                        return result;
+                    }
+                }
+            }
+
+            var segments = WalWriter.ListSegments(walDirectory).Where(s => s.Index >= firstSegment).ToList();
+            for (var i = 0; i < segments.Count; i++)
+            {
+                var (index, path) = segments[i];
+                var expected = i > 0 ? segments[i - 1].Index + 1 : latest is null ? index : firstSegment;
+                if (index != expected && !Equals(LatestCheckpoint(walDirectory), latest))
+                {
+                    // A gap because a checkpoint written after the listing deleted the segments in between.
+                    return null;
+                }
+
+                if (ReplaySegment(path, index, state, logger) is { } bad)
+                {
+                    result.Corruptions++;
+                    result.CorruptionDetails.Add(bad);
+                    result.SegmentsNotRead = segments.Count - i - 1;
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
         }
 
         if (result.UnknownSeriesSamples > 0)
