@@ -44,7 +44,8 @@ public sealed class StatusPageOptions
     /// <summary>
     /// Called on every request for components that exist only once the host has started (a hosting layer that opens
     /// the TSDB and builds the rule manager in a hosted service, say). What it returns fills the properties above that
-    /// are null; what it leaves null comes from DI. Default null.
+    /// are null; what it leaves null comes from DI. Default null. Not needed with <c>AddMetricsCoordination</c>
+    /// (Metrics.Coordination.Hosting), whose components the page finds through <see cref="Abstractions.IMetricsCoordinationComponents"/>.
     /// </summary>
     public Func<IServiceProvider, StatusPageComponents?>? Components { get; set; }
 

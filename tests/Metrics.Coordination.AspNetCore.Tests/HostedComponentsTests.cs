@@ -22,7 +22,7 @@ namespace Metrics.Coordination.AspNetCore.Tests;
 /// </summary>
 public partial class HostedComponentsTests
 {
-    private const string RuleText = """
+    internal const string RuleText = """
         groups:
           - name: hosted
             interval: 200ms
@@ -186,7 +186,7 @@ public partial class HostedComponentsTests
         doc.RootElement.GetProperty("error").GetString().Should().Contain(state);
     }
 
-    private static async Task<string> EventuallyAsync(HttpClient client, string pathAndQuery, Func<string, bool> done)
+    internal static async Task<string> EventuallyAsync(HttpClient client, string pathAndQuery, Func<string, bool> done)
     {
         var clock = Stopwatch.StartNew();
         var body = "";

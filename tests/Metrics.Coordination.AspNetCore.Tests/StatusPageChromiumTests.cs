@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Metrics.Coordination.Hosting;
 using Metrics.Coordination.Testing;
 
 namespace Metrics.Coordination.AspNetCore.Tests;
@@ -20,14 +21,64 @@ public partial class StatusPageChromiumTests
     [Test]
     public async Task StatusPage_InHeadlessChromium_RendersRulesAlertsAndGraphWithoutConsoleErrors()
     {
-        var chromium = PeerBinary.Find("chromium", InstallHint);
         await using var scenario = await StatusPageScenario.StartAsync();
+        var dom = await RenderAsync(scenario.Host.Url("/?expr=" + Uri.EscapeDataString("demo_queue_depth") + "&range=15m"), "status-page.png");
+
+        dom.Should().Contain("<table id=\"rule-groups\">");
+        dom.Should().Contain("<span class=\"group-name\">queue-rules</span>");
+        dom.Should().Contain("<td class=\"rule-name\">job:demo_queue_depth:max</td>").And.Contain("<td class=\"rule-name\">QueueTooDeep</td>");
+        dom.Should().Contain("<table id=\"alerts-table\">");
+        Regex.Matches(dom, "<td class=\"state-firing\">firing</td>").Count.Should().Be(2);
+        dom.Should().Contain("<td id=\"is-leader\" class=\"leader-yes\">yes</td>");
+        dom.Should().MatchRegex("<td id=\"head-series\">[1-9][0-9]*</td>");
+        dom.Should().Contain("<svg id=\"graph-svg\"");
+        Polyline().Matches(dom).Count.Should().Be(2, "one line per series");
+        dom.Should().Contain("<g class=\"legend\">");
+
+        // The hostile label value is text in the DOM, never an element: the browser parsed no script.
+        dom.Should().NotContain("<script").And.Contain("&lt;script&gt;alert('x')&lt;/script&gt;");
+    }
+
+    [Test]
+    public async Task StatusPage_HostingWiredInHeadlessChromium_RendersTheHostedRulesAlertsAndGraphWithoutConsoleErrors()
+    {
+        // MapMetricsStatusPage() with no arguments in an app wired only by AddMetricsCoordination.
+        using var dir = new TempDirectory("chromium-hosted");
+        File.WriteAllText(dir.Combine("hosted.rules.yml"), HostedComponentsTests.RuleText);
+        await using var host = await TestWebHost.StartAsync(
+            app => app.MapMetricsStatusPage(),
+            services => services.AddMetricsCoordination(o =>
+            {
+                o.Tsdb.SelfCollection.Interval = TimeSpan.FromMilliseconds(200);
+                o.Tsdb.SelfCollection.Job = "hosted";
+                o.Rules.Files.Add(dir.Combine("hosted.rules.yml"));
+                o.Rules.EvaluationInterval = TimeSpan.FromMilliseconds(200);
+            }));
+        using (var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.BaseUrl, Timeout = TimeSpan.FromSeconds(30) })
+        {
+            await HostedComponentsTests.EventuallyAsync(client, "/?expr=up&range=1m", html => html.Contains("<td class=\"state-firing\">firing</td>", StringComparison.Ordinal) && Polyline().IsMatch(html));
+        }
+
+        var dom = await RenderAsync(host.Url("/?expr=up&range=1m"), "status-page-hosted.png");
+
+        dom.Should().NotContain("id=\"host-state\"", "the hosted components are running");
+        dom.Should().Contain("<span class=\"group-name\">hosted</span>");
+        dom.Should().Contain("<td class=\"rule-name\">job:up:sum</td>").And.Contain("<td class=\"rule-name\">HostedUp</td>");
+        dom.Should().Contain("<table id=\"alerts-table\">").And.Contain("<td class=\"state-firing\">firing</td>");
+        dom.Should().Contain("<td id=\"is-leader\" class=\"leader-yes\">yes</td>");
+        dom.Should().MatchRegex("<td id=\"head-series\">[1-9][0-9]*</td>");
+        Polyline().Matches(dom).Count.Should().Be(1, "one up series, from self-collection");
+    }
+
+    /// <summary>Loads <paramref name="url"/> in headless Chromium; checks the screenshot and that nothing reached the console; returns the DOM after load.</summary>
+    private static async Task<string> RenderAsync(Uri url, string screenshotName)
+    {
+        var chromium = PeerBinary.Find("chromium", InstallHint);
         using var profile = new TempDirectory("chromium-profile");
         var screenshots = Path.Combine(TestContext.CurrentContext.WorkDirectory, "screenshots");
         Directory.CreateDirectory(screenshots);
-        var screenshot = Path.Combine(screenshots, "status-page.png");
+        var screenshot = Path.Combine(screenshots, screenshotName);
         File.Delete(screenshot);
-        var url = scenario.Host.Url("/?expr=" + Uri.EscapeDataString("demo_queue_depth") + "&range=15m");
 
         // One run prints the DOM after load and writes the screenshot; a fresh profile keeps parallel runs apart.
         var result = await PeerProcess.RunAsync(
@@ -50,19 +101,7 @@ public partial class StatusPageChromiumTests
         var console = ConsoleLine().Matches(result.Stderr).Select(m => m.Value).ToList();
         console.Should().BeEmpty("the page logs nothing to the console (no script errors, no CSP violations, no blocked loads)");
 
-        var dom = result.Stdout;
-        dom.Should().Contain("<table id=\"rule-groups\">", result.ToString());
-        dom.Should().Contain("<span class=\"group-name\">queue-rules</span>");
-        dom.Should().Contain("<td class=\"rule-name\">job:demo_queue_depth:max</td>").And.Contain("<td class=\"rule-name\">QueueTooDeep</td>");
-        dom.Should().Contain("<table id=\"alerts-table\">");
-        Regex.Matches(dom, "<td class=\"state-firing\">firing</td>").Count.Should().Be(2);
-        dom.Should().Contain("<td id=\"is-leader\" class=\"leader-yes\">yes</td>");
-        dom.Should().MatchRegex("<td id=\"head-series\">[1-9][0-9]*</td>");
-        dom.Should().Contain("<svg id=\"graph-svg\"");
-        Polyline().Matches(dom).Count.Should().Be(2, "one line per series");
-        dom.Should().Contain("<g class=\"legend\">");
-
-        // The hostile label value is text in the DOM, never an element: the browser parsed no script.
-        dom.Should().NotContain("<script").And.Contain("&lt;script&gt;alert('x')&lt;/script&gt;");
+        result.Stdout.Should().Contain("<table id=\"rule-groups\">", result.ToString());
+        return result.Stdout;
     }
 }
