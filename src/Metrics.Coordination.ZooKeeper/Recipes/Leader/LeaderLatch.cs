@@ -861,10 +861,18 @@ public sealed class LeaderLatch : IAsyncDisposable
         const BindingFlags Flags = BindingFlags.Instance | BindingFlags.NonPublic;
         try
         {
-            RuntimeHelpers.PrepareMethod(typeof(LeaderLatch).GetMethod(nameof(BeginTerm), Flags)!.MethodHandle);
-            RuntimeHelpers.PrepareMethod(typeof(LeaderLatch).GetMethod(nameof(BeginClose), Flags)!.MethodHandle);
-            RuntimeHelpers.PrepareMethod(typeof(LeaderLatch).GetMethod(nameof(TakeOverFrom), Flags)!.MethodHandle);
-            RuntimeHelpers.PrepareMethod(typeof(LeaderLatch).GetMethod(nameof(CloseAsync), [typeof(LeaderLatchCloseMode)])!.MethodHandle);
+            foreach (var method in (ReadOnlySpan<MethodInfo?>)[
+                typeof(LeaderLatch).GetMethod(nameof(BeginTerm), Flags),
+                typeof(LeaderLatch).GetMethod(nameof(BeginClose), Flags),
+                typeof(LeaderLatch).GetMethod(nameof(TakeOverFrom), Flags),
+                typeof(LeaderLatch).GetMethod(nameof(CloseAsync), [typeof(LeaderLatchCloseMode)])])
+            {
+                if (method is not null)
+                {
+                    RuntimeHelpers.PrepareMethod(method.MethodHandle);
+                }
+            }
+
             new LeaderTerm(0, _path, _participantId, 0, _time.GetUtcNow(), new CancellationTokenSource()).End();
             LeaderLog.BecameLeader(NullLogger.Instance, _path, _participantId, _path, 0, 0);
             OnNodeEvent(new WatchedEvent(EventType.None, KeeperState.SyncConnected, null));
@@ -885,9 +893,9 @@ public sealed class LeaderLatch : IAsyncDisposable
         {
             // Expected: the warm-up's cancelled delete.
         }
-        catch (Exception ex) when (ex is MemberAccessException or NotSupportedException or AmbiguousMatchException)
+        catch (NotSupportedException)
         {
-            // A runtime without a JIT, or a trimmed method: nothing to warm.
+            // A runtime without a JIT (PlatformNotSupportedException): nothing to warm.
         }
     }
 
