@@ -13,7 +13,7 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes;
 /// leader for 2 s and 10 s sessions (end to end, and from the server's deletion of the dead leader's node, as seen by
 /// an independent watcher, to the next leader's callback). "ours-warm" processes run one hand-over on a private path
 /// before joining (what a service that already went through an election looks like). A measurement, not a test:
-/// Explicit (outside the CI budget; about 9 minutes). Run with
+/// Explicit (outside the CI budget; about 5 minutes). Run with
 /// <c>dotnet test tests/Metrics.Coordination.ZooKeeper.Tests -c Release --filter FullyQualifiedName~FailoverMeasurement</c>
 /// and copy the tables into benchmarks/README.md.
 /// </summary>
