@@ -68,6 +68,12 @@ public class ZooKeeperHostTests
         session.State.Should().Be(ZooKeeperState.Connected);
         session.RegistrationNode.Should().StartWith(test + "/members/member_");
         var holder = leader.Status.ZooKeeper!;
+
+        // What ASP.NET Core's status page reads through IMetricsCoordinationComponents: the live session and the ZooKeeper gate.
+        Abstractions.IMetricsCoordinationComponents components = leader.Status;
+        components.GetComponent<ZooKeeperClient>().Should().BeSameAs(holder.Current);
+        components.GetComponent<ZooKeeper.Recipes.RecoveringZooKeeperClient>().Should().BeSameAs(holder);
+        components.GetComponent<ILeadershipGate>()!.IsLeader.Should().BeTrue();
         var followerChanged = 0;
         follower.Status.Leadership.Changed += (_, _) => Interlocked.Increment(ref followerChanged);
 
@@ -83,6 +89,7 @@ public class ZooKeeperHostTests
         holder.Current.State.Should().Be(ZooKeeperState.Closed, "the session is closed");
         leader.Status.Leadership.IsLeader.Should().BeFalse();
         leader.Status.GetZooKeeperSession().Should().BeNull();
+        components.GetComponent<ZooKeeperClient>().Should().BeNull("the session is released after stop");
 
         var stopOrder = leader.Logs.Entries.Where(e => e.Category.StartsWith("Metrics.Coordination", StringComparison.Ordinal)).Select(e => e.EventId.Id).ToList();
         stopOrder.Should().Contain(5002);
