@@ -167,8 +167,8 @@ internal sealed class ScrapeLoop
         var now = _time.GetUtcNow();
         var offset = Target.Offset(interval, _offsetSeed, (now.ToUnixTimeMilliseconds() * 1_000_000) + ((now.Ticks % TimeSpan.TicksPerMillisecond) * 100));
         var next = now + offset;
-        DateTimeOffset? aligned = null;
         var tolerance = _tolerance > interval / 100 ? interval / 100 : _tolerance;
+        var snapper = new ScrapeTimestampSnapper((long)tolerance.TotalMilliseconds);
         while (!cancellationToken.IsCancellationRequested)
         {
             var wait = next - _time.GetUtcNow();
@@ -178,19 +178,15 @@ internal sealed class ScrapeLoop
             }
 
             var scrapeTime = _time.GetUtcNow();
-            if (tolerance > TimeSpan.Zero)
+            if (snapper.ToleranceMs > 0)
             {
-                // Prometheus's timestamp alignment: snap to the schedule when within the tolerance, so timestamp
-                // deltas are constant and the chunk's delta-of-delta stays at one bit.
-                aligned ??= scrapeTime;
-                while (scrapeTime - aligned.Value >= interval)
+                // Timestamp snapping: a scrape within the tolerance of its schedule is stored at the scheduled time,
+                // so timestamp deltas stay constant and the chunk's delta-of-delta costs one bit.
+                var actualMs = scrapeTime.ToUnixTimeMilliseconds();
+                var snappedMs = snapper.Snap(actualMs, next.ToUnixTimeMilliseconds());
+                if (snappedMs != actualMs)
                 {
-                    aligned = aligned.Value + interval;
-                }
-
-                if (scrapeTime - aligned.Value <= tolerance)
-                {
-                    scrapeTime = aligned.Value;
+                    scrapeTime = DateTimeOffset.FromUnixTimeMilliseconds(snappedMs);
                 }
             }
 

@@ -37,6 +37,7 @@ public sealed class ScrapeManager : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(options.TimeProvider);
         ArgumentNullException.ThrowIfNull(options.LoggerFactory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TimestampTolerance, TimeSpan.Zero);
         _storage = storage;
         _options = options;
         _logger = options.LoggerFactory.CreateLogger<ScrapeManager>();

@@ -133,8 +133,13 @@ public sealed class ScrapeManagerOptions
     public ulong OffsetSeed { get; init; }
 
     /// <summary>
-    /// Scrape timestamps within this distance of the schedule are snapped to it (Prometheus's
-    /// <c>--scrape.timestamp-tolerance</c>, 2 ms; capped at 1 % of the interval), so deltas compress well. Zero disables.
+    /// Scrape-timestamp snapping: a scrape that ran within this distance of its scheduled time (early or late) is
+    /// stored at the scheduled time, so a target's timestamps stay exactly one interval apart and each costs 1 bit in
+    /// the chunk instead of 16 or more. Default: 2 ms, Prometheus's <c>--scrape.timestamp-tolerance</c> default.
+    /// Capped at 1 % of each job's scrape interval (Prometheus instead turns snapping off for intervals up to 100 ×
+    /// the tolerance); whole milliseconds; zero disables; negative is refused. A larger tolerance (e.g. 5–10 ms) also
+    /// snaps scrapes delayed by a busy host (see benchmarks/README.md, "scrape-timestamp snapping", for bytes per
+    /// sample on a ±5 ms jittered workload); stored timestamps then differ from the real scrape time by up to it.
     /// </summary>
     public TimeSpan TimestampTolerance { get; init; } = TimeSpan.FromMilliseconds(2);
 
