@@ -112,6 +112,15 @@ internal static class HeadMemoryMeasurement
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"managed bytes/series (GC.GetTotalMemory(true) delta) = {(after - before) / (double)n:F1}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"working set bytes/series (process delta)           = {(wsAfter - wsBefore) / (double)n:F1}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GC after compacting full: heap {info.HeapSizeBytes / 1048576.0:F1} MiB, fragmented {info.FragmentedBytes / 1048576.0:F1} MiB, committed {info.TotalCommittedBytes / 1048576.0:F1} MiB"));
+        long capacity = 0, length = 0;
+        foreach (var series in db.Head.Series.All())
+        {
+            var (c, l) = series.OpenChunkBytes;
+            capacity += c;
+            length += l;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"open chunk per series: {length / (double)n:F1} B of data in {capacity / (double)n:F1} B arrays (+24 B array header each)"));
         GC.KeepAlive(refs);
         GC.KeepAlive(values);
         return 0;

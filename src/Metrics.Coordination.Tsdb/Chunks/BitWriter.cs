@@ -131,10 +131,14 @@ internal struct BitWriter
         _pending = acc & ((1UL << _bits) - 1);
     }
 
+    /// <summary>
+    /// Grows by half, not double: the head keeps one open chunk per series, so the slack counts per active series
+    /// (≈ 20 % of the data on average instead of ≈ 40 %); a 120-sample chunk of ~350 bytes takes three copies from 136.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Grow()
     {
-        var bigger = new byte[Math.Max(_buffer.Length * 2, _bytes + (2 * Slack))];
+        var bigger = new byte[Math.Max(_buffer.Length + (_buffer.Length / 2), _bytes + (2 * Slack))];
         _buffer.AsSpan(0, Length).CopyTo(bigger);
         _buffer = bigger;
     }

@@ -28,9 +28,8 @@ internal sealed class Head
 
     public SeriesTable Series { get; } = new();
 
+    /// <summary>The inverted index, which also holds the one shared instance of each label name and value.</summary>
     public MemPostings Index { get; } = new();
-
-    public SymbolTable Symbols { get; } = new();
 
     public HeadCounters Counters { get; } = new();
 
@@ -94,7 +93,7 @@ internal sealed class Head
             return existing;
         }
 
-        var interned = Symbols.Intern(labels);
+        var interned = Index.Intern(labels);
         if (interned.Count == 0)
         {
             throw new ArgumentException("A series needs at least one label with a non-empty value.", nameof(labels));

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Metrics.Coordination.Abstractions;
 using Metrics.Coordination.Tsdb.Index;
 
@@ -8,11 +9,56 @@ namespace Metrics.Coordination.Tsdb.Head;
 /// Writers (series creation and garbage collection) take the write lock; queries take the read lock and copy the lists
 /// they need, so a query's postings are a consistent snapshot.
 /// </summary>
+/// <remarks>
+/// The index is also the head's symbol table: its keys are the one instance of each label name and value that every
+/// series' labels share (<see cref="Intern"/>), so a string lives exactly as long as some series uses it (no separate
+/// table that churned-away pods and instances would grow forever). Memory per series matters here (issue 5: ≤ 1 KiB
+/// per active series, index included): a list holding one series (a unique instance or pod value) keeps the reference
+/// inline with no array, and lists grow by half rather than double.
+/// </remarks>
 internal sealed class MemPostings : IPostingsSource
 {
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
-    private readonly Dictionary<string, Dictionary<string, RefList>> _byName = new(StringComparer.Ordinal);
-    private readonly RefList _all = new();
+    private readonly Dictionary<string, ValueMap> _byName = new(StringComparer.Ordinal);
+    private readonly RefList _all = new(string.Empty);
+
+    /// <summary>
+    /// <paramref name="labels"/> with the index's instances of names and values it already holds, without empty-valued
+    /// labels (an empty value means "absent", as in Prometheus, so <c>{a=""}</c> and <c>{}</c> are the same series).
+    /// Strings the index does not hold yet stay the caller's and become the index's when the series is added.
+    /// </summary>
+    public Labels Intern(Labels labels)
+    {
+        var span = labels.AsSpan();
+        var copy = new Label[span.Length];
+        var n = 0;
+        _lock.EnterReadLock();
+        try
+        {
+            foreach (var l in span)
+            {
+                if (l.Value.Length == 0)
+                {
+                    continue;
+                }
+
+                if (_byName.TryGetValue(l.Name, out var values))
+                {
+                    copy[n++] = new Label(values.Name, values.TryGetValue(l.Value, out var list) ? list.Value : l.Value);
+                }
+                else
+                {
+                    copy[n++] = l;
+                }
+            }
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+
+        return n == span.Length ? Labels.From(copy) : Labels.From(copy.AsSpan(0, n));
+    }
 
     /// <summary>Indexes series <paramref name="seriesRef"/> under each of its labels.</summary>
     public void Add(ulong seriesRef, Labels labels)
@@ -25,13 +71,13 @@ internal sealed class MemPostings : IPostingsSource
             {
                 if (!_byName.TryGetValue(label.Name, out var values))
                 {
-                    values = new Dictionary<string, RefList>(StringComparer.Ordinal);
+                    values = new ValueMap(label.Name);
                     _byName.Add(label.Name, values);
                 }
 
                 if (!values.TryGetValue(label.Value, out var list))
                 {
-                    list = new RefList();
+                    list = new RefList(label.Value);
                     values.Add(label.Value, list);
                 }
 
@@ -151,46 +197,88 @@ internal sealed class MemPostings : IPostingsSource
         return result;
     }
 
-    /// <summary>A growable sorted list of references; appends are nearly always in order (references increase).</summary>
-    private sealed class RefList
+    /// <summary>One label name's values; the map keeps the name's shared instance.</summary>
+    private sealed class ValueMap(string name) : Dictionary<string, RefList>(StringComparer.Ordinal)
     {
-        private ulong[] _items = new ulong[2];
+        public string Name { get; } = name;
+    }
+
+    /// <summary>
+    /// A growable sorted list of references; appends are nearly always in order (references increase). One reference
+    /// is kept inline (no array: many values, such as an instance or pod, belong to few series); an array from the
+    /// second on, grown by half. Also keeps the label value's shared instance.
+    /// </summary>
+    private sealed class RefList(string value)
+    {
+        private ulong[]? _items;
+        private ulong _single;
+
+        public string Value { get; } = value;
 
         public int Count { get; private set; }
 
+        private Span<ulong> Items => _items is null ? MemoryMarshal.CreateSpan(ref _single, Count) : _items.AsSpan(0, Count);
+
         public void Add(ulong value)
         {
-            if (Count == _items.Length)
+            if (_items is null)
             {
-                Array.Resize(ref _items, _items.Length * 2);
+                if (Count == 0)
+                {
+                    _single = value;
+                    Count = 1;
+                    return;
+                }
+
+                _items = new ulong[4];
+                _items[0] = _single;
+            }
+            else if (Count == _items.Length)
+            {
+                Array.Resize(ref _items, _items.Length + (_items.Length / 2));
             }
 
             // Series created concurrently can arrive slightly out of order: insertion step from the end.
+            var items = _items;
             var i = Count;
-            while (i > 0 && _items[i - 1] > value)
+            while (i > 0 && items[i - 1] > value)
             {
-                _items[i] = _items[i - 1];
+                items[i] = items[i - 1];
                 i--;
             }
 
-            _items[i] = value;
+            items[i] = value;
             Count++;
         }
 
         public void RemoveAll(IReadOnlyDictionary<ulong, Labels> deleted)
         {
+            var items = Items;
             var n = 0;
-            for (var i = 0; i < Count; i++)
+            for (var i = 0; i < items.Length; i++)
             {
-                if (!deleted.ContainsKey(_items[i]))
+                if (!deleted.ContainsKey(items[i]))
                 {
-                    _items[n++] = _items[i];
+                    items[n++] = items[i];
                 }
             }
 
             Count = n;
+            if (_items is not null && n <= _items.Length / 4)
+            {
+                // Give back what a shrunken list no longer needs (series churn).
+                if (n <= 1)
+                {
+                    _single = n == 1 ? _items[0] : 0;
+                    _items = null;
+                }
+                else
+                {
+                    Array.Resize(ref _items, Math.Max(4, n + (n / 2)));
+                }
+            }
         }
 
-        public ulong[] ToArray() => _items.AsSpan(0, Count).ToArray();
+        public ulong[] ToArray() => Items.ToArray();
     }
 }

@@ -43,8 +43,8 @@ internal sealed class MemSeries
     /// <summary>The labels, with interned strings.</summary>
     public Labels Labels { get; }
 
-    /// <summary>The next series in the same hash bucket (label hash collisions).</summary>
-    public MemSeries? NextSameHash { get; set; }
+    /// <summary>The next series in the same bucket of the series table (the table's chain: no per-series entry object).</summary>
+    public MemSeries? NextInBucket;
 
     /// <summary>Timestamp of the newest committed sample; <see cref="long.MinValue"/> when none. Read under the lock, or use <see cref="ReadLast"/>.</summary>
     public long LastTime { get; private set; } = long.MinValue;
@@ -160,6 +160,9 @@ internal sealed class MemSeries
 
         return false;
     }
+
+    /// <summary>The open chunk's backing array length and its data length in bytes (0, 0 without one): for memory measurements.</summary>
+    public (int Capacity, int Length) OpenChunkBytes => _open is { } open ? (open.Buffer.Length, open.Length) : (0, 0);
 
     /// <summary>Number of chunks (closed + open).</summary>
     public int ChunkCount => _closedCount + (_open is { Count: > 0 } ? 1 : 0);

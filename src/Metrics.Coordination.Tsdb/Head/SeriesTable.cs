@@ -4,8 +4,13 @@ namespace Metrics.Coordination.Tsdb.Head;
 
 /// <summary>
 /// The head's series, found two ways: by reference (a paged array, the appender's fast path: two loads) and by label
-/// set (256 lock stripes of hash → series, collisions chained and resolved by exact label comparison).
+/// set (256 lock stripes, each a power-of-two bucket array chained through <see cref="MemSeries.NextInBucket"/> and
+/// resolved by hash, then exact label comparison).
 /// </summary>
+/// <remarks>
+/// The chained buckets cost 8–16 bytes per series (load factor ½ to 1); a <c>Dictionary&lt;ulong, MemSeries&gt;</c>
+/// per stripe cost ~28 bytes per entry plus its prime-sized slack, ~40 on average (issue 5's per-series budget).
+/// </remarks>
 internal sealed class SeriesTable
 {
     private const int StripeCount = 256;
@@ -99,8 +104,7 @@ internal sealed class SeriesTable
 
             var series = create(reference);
             SetByRef(reference, series);
-            series.NextSameHash = stripe.ByHash.TryGetValue(labels.Hash, out var head) ? head : null;
-            stripe.ByHash[labels.Hash] = series;
+            stripe.Add(series);
             Interlocked.Increment(ref _count);
             created = true;
             return series;
@@ -113,40 +117,11 @@ internal sealed class SeriesTable
         var stripe = _stripes[series.Labels.Hash & (StripeCount - 1)];
         lock (stripe.Lock)
         {
-            if (!stripe.ByHash.TryGetValue(series.Labels.Hash, out var head))
+            if (stripe.Remove(series))
             {
-                return;
+                ClearRef(series.Ref);
+                Interlocked.Decrement(ref _count);
             }
-
-            if (ReferenceEquals(head, series))
-            {
-                if (series.NextSameHash is null)
-                {
-                    stripe.ByHash.Remove(series.Labels.Hash);
-                }
-                else
-                {
-                    stripe.ByHash[series.Labels.Hash] = series.NextSameHash;
-                }
-            }
-            else
-            {
-                var prev = head;
-                while (prev.NextSameHash is not null && !ReferenceEquals(prev.NextSameHash, series))
-                {
-                    prev = prev.NextSameHash;
-                }
-
-                if (prev.NextSameHash is null)
-                {
-                    return;
-                }
-
-                prev.NextSameHash = series.NextSameHash;
-            }
-
-            ClearRef(series.Ref);
-            Interlocked.Decrement(ref _count);
         }
     }
 
@@ -158,9 +133,9 @@ internal sealed class SeriesTable
         {
             lock (stripe.Lock)
             {
-                foreach (var head in stripe.ByHash.Values)
+                foreach (var head in stripe.Buckets)
                 {
-                    for (var s = head; s is not null; s = s.NextSameHash)
+                    for (var s = head; s is not null; s = s.NextInBucket)
                     {
                         list.Add(s);
                     }
@@ -173,14 +148,9 @@ internal sealed class SeriesTable
 
     private static MemSeries? Find(Stripe stripe, Labels labels)
     {
-        if (!stripe.ByHash.TryGetValue(labels.Hash, out var s))
+        for (var s = stripe.Buckets[stripe.BucketOf(labels.Hash)]; s is not null; s = s.NextInBucket)
         {
-            return null;
-        }
-
-        for (; s is not null; s = s.NextSameHash)
-        {
-            if (s.Labels.Equals(labels))
+            if (s.Labels.Hash == labels.Hash && s.Labels.Equals(labels))
             {
                 return s;
             }
@@ -242,9 +212,73 @@ internal sealed class SeriesTable
         }
     }
 
+    /// <summary>One lock stripe's series: a power-of-two bucket array, chains through <see cref="MemSeries.NextInBucket"/>.</summary>
     private sealed class Stripe
     {
+        /// <summary>Buckets per stripe at first: 256 stripes × 16 × 8 bytes = 32 KiB for an empty head.</summary>
+        private const int InitialBuckets = 16;
+
         public readonly Lock Lock = new();
-        public readonly Dictionary<ulong, MemSeries> ByHash = [];
+        public MemSeries?[] Buckets = new MemSeries?[InitialBuckets];
+        private int _count;
+
+        /// <summary>The bucket of a hash: the bits above the 8 that chose the stripe.</summary>
+        public int BucketOf(ulong hash) => (int)((hash >> 8) & (ulong)(Buckets.Length - 1));
+
+        public void Add(MemSeries series)
+        {
+            if (_count >= Buckets.Length)
+            {
+                Resize(Buckets.Length * 2);
+            }
+
+            ref var head = ref Buckets[BucketOf(series.Labels.Hash)];
+            series.NextInBucket = head;
+            head = series;
+            _count++;
+        }
+
+        public bool Remove(MemSeries series)
+        {
+            ref var link = ref Buckets[BucketOf(series.Labels.Hash)];
+            while (link is not null)
+            {
+                if (ReferenceEquals(link, series))
+                {
+                    link = series.NextInBucket;
+                    series.NextInBucket = null;
+                    _count--;
+                    if (_count < Buckets.Length / 8 && Buckets.Length > InitialBuckets)
+                    {
+                        // Give memory back after churn.
+                        Resize(Buckets.Length / 2);
+                    }
+
+                    return true;
+                }
+
+                link = ref link.NextInBucket;
+            }
+
+            return false;
+        }
+
+        private void Resize(int size)
+        {
+            var old = Buckets;
+            Buckets = new MemSeries?[size];
+            foreach (var head in old)
+            {
+                var s = head;
+                while (s is not null)
+                {
+                    var next = s.NextInBucket;
+                    ref var bucket = ref Buckets[BucketOf(s.Labels.Hash)];
+                    s.NextInBucket = bucket;
+                    bucket = s;
+                    s = next;
+                }
+            }
+        }
     }
 }
