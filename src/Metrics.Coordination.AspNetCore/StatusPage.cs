@@ -287,6 +287,19 @@ internal sealed class StatusPage
             sb.Append("<p id=\"reload-error\" class=\"error\">The last rule reload failed; the previous rules keep running. ").Append(Encode(reloadError)).Append("</p>");
         }
 
+        // Rule files refused by the last load (disk or ZooKeeper): the groups they held keep their last good version.
+        var fileErrors = rules.FileErrors;
+        if (fileErrors.Count > 0)
+        {
+            sb.Append("<ul id=\"rule-file-errors\" class=\"error\">");
+            foreach (var (file, error) in fileErrors.OrderBy(e => e.Key, StringComparer.Ordinal))
+            {
+                sb.Append("<li><span class=\"file\">").Append(Encode(file)).Append("</span>: ").Append(Encode(error)).Append("</li>");
+            }
+
+            sb.Append("</ul>");
+        }
+
         var groups = rules.GetRuleGroups();
         if (groups.Count == 0)
         {
@@ -300,7 +313,8 @@ internal sealed class StatusPage
             var health = GroupHealth(group);
             sb.Append("<tbody class=\"rule-group\"><tr class=\"group\"><td colspan=\"3\"><span class=\"group-name\">").Append(Encode(group.Name))
                 .Append("</span> <span class=\"muted\">").Append(Encode(group.File)).Append(" · every ").Append(FormatDuration(group.Interval))
-                .Append("</span></td><td class=\"health-").Append(health).Append("\">").Append(health).Append("</td><td></td><td>")
+                .Append("</span></td><td class=\"health-").Append(health).Append("\">").Append(health).Append("</td><td class=\"error\">")
+                .Append(group.FileError is { } fileError ? "rule file refused, running the last good version: " + Encode(fileError) : "").Append("</td><td>")
                 .Append(FormatSince(group.LastEvaluation, now)).Append("</td><td>").Append(FormatDuration(group.EvaluationDuration)).Append("</td><td></td></tr>");
             foreach (var rule in group.Rules)
             {

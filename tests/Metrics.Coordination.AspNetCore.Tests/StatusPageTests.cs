@@ -15,6 +15,30 @@ public partial class StatusPageTests
     private static partial Regex Polyline();
 
     [Test]
+    public async Task MapMetricsStatusPage_RefusedRuleFiles_ShowsEachErrorAndMarksTheGroupStillRunningItsLastGoodVersion()
+    {
+        await using var scenario = await StatusPageScenario.StartAsync();
+        using var client = Client();
+        scenario.Rules.SetFileErrors(new Dictionary<string, string>
+        {
+            ["queue.rules.yml"] = "6:18: group \"queue-rules\", rule 2: could not parse expression <x>",
+            ["/rules/never-loaded.yml"] = "yaml: line 3: mapping values are not allowed in this context",
+        });
+
+        var html = await client.GetStringAsync(scenario.Host.Url("/"));
+
+        html.Should().Contain("<ul id=\"rule-file-errors\" class=\"error\">");
+        html.Should().Contain("<li><span class=\"file\">/rules/never-loaded.yml</span>: yaml: line 3: mapping values are not allowed in this context</li>");
+        html.Should().Contain("<li><span class=\"file\">queue.rules.yml</span>: 6:18: group &quot;queue-rules&quot;, rule 2: could not parse expression &lt;x&gt;</li>");
+        html.Should().Contain("<td class=\"error\">rule file refused, running the last good version: 6:18: group &quot;queue-rules&quot;", "the group row carries its file's error");
+        html.Should().Contain("<td class=\"rule-name\">QueueTooDeep</td>", "the last good rules are still listed");
+
+        scenario.Rules.SetFileErrors(new Dictionary<string, string>());
+        var fixedHtml = await client.GetStringAsync(scenario.Host.Url("/"));
+        fixedHtml.Should().NotContain("rule-file-errors").And.NotContain("rule file refused");
+    }
+
+    [Test]
     public async Task MapMetricsStatusPage_ComponentsInDi_ShowsRulesAlertsLeadershipTsdbAndGraph()
     {
         await using var scenario = await StatusPageScenario.StartAsync();
