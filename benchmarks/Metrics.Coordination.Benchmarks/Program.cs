@@ -14,6 +14,11 @@ if (args is ["head-memory", .. var memoryArgs])
     return HeadMemoryMeasurement.Run(memoryArgs);
 }
 
+if (args is ["wal-open", .. var walOpenArgs])
+{
+    return WalOpenMeasurement.Run(walOpenArgs);
+}
+
 if (args is ["snapping-bytes", .. var snappingArgs])
 {
     return SnappingBytesMeasurement.Run(snappingArgs);

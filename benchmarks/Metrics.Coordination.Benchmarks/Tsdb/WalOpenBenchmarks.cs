@@ -31,13 +31,9 @@ public class WalOpenBenchmarks
 
     private string _dir = null!;
     private long _samples;
-    private long _walBytes;
     private int _segments;
     private TimeSeriesDatabase? _db;
-    private TimeSpan _cpuBefore;
-    private long _wallBefore;
-    private TimeSpan _gcPauseBefore;
-    private int _gen2Before;
+    private OpenFigures _mark;
 
     private sealed class InProcessConfig : ManualConfig
     {
@@ -50,8 +46,17 @@ public class WalOpenBenchmarks
     public void Build()
     {
         _dir = Path.Combine(Path.GetTempPath(), "mc-bench-wal1g-" + Guid.NewGuid().ToString("N"));
+        (_samples, _segments) = BuildWal(_dir, WalBytes);
+    }
+
+    /// <summary>
+    /// Writes the scrape-shaped WAL (see the class summary) into <paramref name="dir"/>/wal until it passes
+    /// <paramref name="walBytes"/>; returns the samples written and the number of segments.
+    /// </summary>
+    internal static (long Samples, int Segments) BuildWal(string dir, long walBytes)
+    {
         var watch = Stopwatch.StartNew();
-        var walDir = Path.Combine(_dir, "wal");
+        var walDir = Path.Combine(dir, "wal");
         var random = new Random(42);
         var values = new double[Targets * SeriesPerTarget];
         var phase = new long[Targets];
@@ -63,9 +68,11 @@ public class WalOpenBenchmarks
         var buffer = new ByteBuffer(1 << 16);
         var samples = new List<RefSample>(SeriesPerTarget);
         var series = new List<RefSeries>(SeriesPerTarget);
+        long written = 0, bytes = 0;
+        int segments;
         using (var writer = WalWriter.Open(walDir, TsdbOptions.DefaultWalSegmentSize))
         {
-            for (var scrape = 0; _walBytes < WalBytes; scrape++)
+            for (var scrape = 0; bytes < walBytes; scrape++)
             {
                 for (var t = 0; t < Targets; t++)
                 {
@@ -101,16 +108,17 @@ public class WalOpenBenchmarks
                     buffer.Clear();
                     WalRecords.EncodeSamples(buffer, samples, static s => s);
                     writer.Append(buffer.Span);
-                    _samples += SeriesPerTarget;
+                    written += SeriesPerTarget;
                 }
 
-                _walBytes = writer.Flush();
+                bytes = writer.Flush();
             }
 
-            _segments = writer.CurrentSegment + 1;
+            segments = writer.CurrentSegment + 1;
         }
 
-        Console.WriteLine($"// WAL built in {watch.Elapsed.TotalSeconds:F1} s: {_walBytes / (1 << 20)} MiB in {_segments} segments, {_samples:N0} samples, {Targets * SeriesPerTarget:N0} series");
+        Console.WriteLine($"// WAL built in {watch.Elapsed.TotalSeconds:F1} s: {bytes / (1 << 20)} MiB in {segments} segments, {written:N0} samples, {Targets * SeriesPerTarget:N0} series");
+        return (written, segments);
     }
 
     [GlobalCleanup]
@@ -119,7 +127,7 @@ public class WalOpenBenchmarks
     [Benchmark(Description = "Open (WAL replay), ~1 GiB of WAL")]
     public long Open()
     {
-        Mark();
+        _mark = OpenFigures.Start();
         _db = TimeSeriesDatabase.Open(new TsdbOptions { Directory = _dir, CompactionInterval = TimeSpan.Zero, WalFsyncPolicy = WalFsyncPolicy.None });
         return _db.GetStatistics().WalSamplesReplayed;
     }
@@ -127,17 +135,9 @@ public class WalOpenBenchmarks
     [Benchmark(Description = "OpenReadOnly (WAL replay), ~1 GiB of WAL")]
     public long OpenReadOnly()
     {
-        Mark();
+        _mark = OpenFigures.Start();
         _db = TimeSeriesDatabase.OpenReadOnly(new TsdbOptions { Directory = _dir });
         return _db.GetStatistics().WalSamplesReplayed;
-    }
-
-    private void Mark()
-    {
-        _cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        _gcPauseBefore = GC.GetTotalPauseDuration();
-        _gen2Before = GC.CollectionCount(2);
-        _wallBefore = Stopwatch.GetTimestamp();
     }
 
     [IterationCleanup]
@@ -148,26 +148,60 @@ public class WalOpenBenchmarks
             return;
         }
 
-        // CPU time of the whole process over the open: on a machine loaded by others, wall time mostly measures waiting.
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime - _cpuBefore;
-        var wall = Stopwatch.GetElapsedTime(_wallBefore);
-        var stats = _db.GetStatistics();
-        Console.WriteLine($"// open: wall {wall.TotalSeconds:F1} s ({stats.WalSamplesReplayed / wall.TotalSeconds / 1e6:F2} M samples/s), CPU {cpu.TotalSeconds:F1} s ({stats.WalSamplesReplayed / cpu.TotalSeconds / 1e6:F2} M samples per CPU-second), GC pauses {(GC.GetTotalPauseDuration() - _gcPauseBefore).TotalSeconds:F1} s, {GC.CollectionCount(2) - _gen2Before} gen-2 GCs");
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        var managed = GC.GetTotalMemory(forceFullCollection: true);
-        var workingSet = Environment.WorkingSet;
-        Console.WriteLine($"// after open: {stats.HeadSeries:N0} series, {stats.WalSamplesReplayed:N0} of {_samples:N0} samples replayed, {stats.WalCorruptions} corruptions; managed heap {managed / (1 << 20)} MiB, working set {workingSet / (1 << 20)} MiB");
+        _mark.Report(_db, _samples);
         _db.Dispose();
         _db = null;
+        RemoveNewSegments(_dir, _segments);
+    }
 
-        // The writable open started a new (empty) segment; remove it so every iteration opens the same WAL.
-        foreach (var (index, path) in WalWriter.ListSegments(Path.Combine(_dir, "wal")))
+    /// <summary>The writable open started a new (empty) segment; remove it so every iteration opens the same WAL.</summary>
+    internal static void RemoveNewSegments(string dir, int segments)
+    {
+        foreach (var (index, path) in WalWriter.ListSegments(Path.Combine(dir, "wal")))
         {
-            if (index >= _segments)
+            if (index >= segments)
             {
                 File.Delete(path);
+            }
+        }
+    }
+
+    /// <summary>Process-wide counters at the start of an open, and the figures printed after it.</summary>
+    internal readonly record struct OpenFigures(TimeSpan Cpu, long Wall, TimeSpan GcPause, int Gen0, int Gen1, int Gen2, long Allocated)
+    {
+        public static OpenFigures Start() => new(
+            Process.GetCurrentProcess().TotalProcessorTime, Stopwatch.GetTimestamp(), GC.GetTotalPauseDuration(),
+            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes(precise: true));
+
+        /// <summary>Prints the open's figures, then (after full collections) the memory the open database holds.</summary>
+        public void Report(TimeSeriesDatabase db, long samplesWritten)
+        {
+            // CPU time of the whole process over the open (all threads, GC included): on a machine loaded by others,
+            // wall time mostly measures waiting.
+            var wall = Stopwatch.GetElapsedTime(Wall);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - Cpu;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - Allocated;
+            var stats = db.GetStatistics();
+            var n = stats.WalSamplesReplayed;
+            Console.WriteLine(FormattableString.Invariant(
+                $"// open: wall {wall.TotalSeconds:F2} s ({n / wall.TotalSeconds / 1e6:F2} M samples/s), CPU {cpu.TotalSeconds:F2} s ({n / cpu.TotalSeconds / 1e6:F2} M samples per CPU-second), GC pauses {(GC.GetTotalPauseDuration() - GcPause).TotalSeconds:F2} s, GCs gen0/1/2 {GC.CollectionCount(0) - Gen0}/{GC.CollectionCount(1) - Gen1}/{GC.CollectionCount(2) - Gen2}, allocated {allocated / (1 << 20):N0} MiB, load {LoadAverage()}"));
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            var managed = GC.GetTotalMemory(forceFullCollection: true);
+            Console.WriteLine(FormattableString.Invariant(
+                $"// after open: {stats.HeadSeries:N0} series, {n:N0} of {samplesWritten:N0} samples replayed, {stats.WalCorruptions} corruptions; managed heap {managed / (1 << 20)} MiB, working set {Environment.WorkingSet / (1 << 20)} MiB, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1 << 20)} MiB"));
+        }
+
+        private static string LoadAverage()
+        {
+            try
+            {
+                return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+            }
+            catch (IOException)
+            {
+                return "?";
             }
         }
     }

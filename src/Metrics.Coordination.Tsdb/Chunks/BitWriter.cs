@@ -114,6 +114,16 @@ internal struct BitWriter
         }
     }
 
+    /// <summary>Empties the stream for reuse, keeping the backing array (zeroed where it was written).</summary>
+    public void Reset(int headerBytes)
+    {
+        _buffer.AsSpan(0, Math.Min(_buffer.Length, Length + Slack)).Clear();
+        _bytes = headerBytes;
+        _bits = 0;
+        _pending = 0;
+        _spareByte = false;
+    }
+
     /// <summary>Adds <paramref name="count"/> ≤ 56 bits: at most 7 pending + 56 fit in the 64-bit accumulator.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Put(ulong value, int count)

@@ -65,6 +65,21 @@ internal sealed class XorChunk
     /// <summary>Shrinks the backing array to the data once no more samples will be appended.</summary>
     public void Trim() => _stream.Trim();
 
+    /// <summary>
+    /// Empties the chunk for reuse, keeping its backing array (already grown to a chunk's size). Only when no reader
+    /// holds <see cref="Buffer"/> (WAL replay, before any querier exists): a reader relies on written bits never changing.
+    /// </summary>
+    public void Reset()
+    {
+        _stream.Reset(HeaderSize);
+        Volatile.Write(ref _count, 0);
+        _t = 0;
+        _tDelta = 0;
+        _v = 0;
+        _leading = NoWindow;
+        _trailing = 0;
+    }
+
     /// <summary>Appends a sample; timestamps are expected to increase (not checked here).</summary>
     /// <exception cref="InvalidOperationException">The chunk already holds <see cref="MaxSamples"/> samples.</exception>
     public void Append(long timestamp, ulong valueBits)

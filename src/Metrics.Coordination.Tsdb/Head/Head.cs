@@ -271,12 +271,13 @@ internal sealed class Head
     /// newest sample; otherwise, with an out-of-order window, stored out of order when no older than
     /// <paramref name="runningMax"/> − window and not before <see cref="MinValidTime"/> (ranges already persisted stay
     /// closed). <paramref name="runningMax"/> is the head's newest time including the samples applied before this one,
-    /// advanced here; commit and WAL replay both go sample by sample in log order, so replay takes the same decisions.
+    /// advanced here; WAL replay passes each sample's value as of its place in the log, so it takes the commit's
+    /// decisions. <paramref name="replay"/>: no querier exists yet, so chunk cuts may reuse the open chunk's array.
     /// </summary>
-    internal ApplyResult Apply(MemSeries series, long t, ulong v, ref long runningMax)
+    internal ApplyResult Apply(MemSeries series, long t, ulong v, ref long runningMax, bool replay = false)
     {
         ApplyResult result;
-        if (series.Append(t, v, Options.ChunkRange, Options.SamplesPerChunk))
+        if (series.Append(t, v, Options.ChunkRange, Options.SamplesPerChunk, replay))
         {
             result = ApplyResult.Appended;
         }
@@ -304,21 +305,6 @@ internal sealed class Head
     /// <summary>The oldest timestamp an out-of-order sample may have when the head's newest is <paramref name="headMax"/>.</summary>
     internal long OutOfOrderMinTime(long headMax) =>
         Math.Max(MinValidTime, headMax == long.MinValue ? long.MinValue : headMax - Options.OutOfOrderWindow);
-
-    /// <summary>Applies one replayed sample (WAL replay: no logging, no pending state).</summary>
-    internal bool Replay(MemSeries series, long t, ulong v)
-    {
-        lock (series)
-        {
-            if (!series.Append(t, v, Options.ChunkRange, Options.SamplesPerChunk))
-            {
-                return false;
-            }
-        }
-
-        UpdateTimes(t, t);
-        return true;
-    }
 
     /// <summary>Widens the head's time range to include [<paramref name="min"/>, <paramref name="max"/>].</summary>
     internal void UpdateTimes(long min, long max)

@@ -171,9 +171,12 @@ internal sealed class MemSeries
     /// Appends a committed sample, cutting chunks like Prometheus 2.42: a chunk never crosses a multiple of
     /// <paramref name="chunkRange"/>; at a quarter of <paramref name="samplesPerChunk"/> its end is predicted so the
     /// remaining range splits evenly; it is cut at that time or at twice <paramref name="samplesPerChunk"/> samples.
-    /// Returns false (and changes nothing) when <paramref name="t"/> is not after the newest sample.
+    /// Returns false (and changes nothing) when <paramref name="t"/> is not after the newest sample. With
+    /// <paramref name="reuseOpenChunk"/> (WAL replay, when no querier can hold the open chunk's array), a cut reuses the
+    /// open chunk's object and array for the next chunk instead of growing a new one from scratch (the closed chunk is a
+    /// copy either way): a replay otherwise allocates each chunk's bytes about four times over.
     /// </summary>
-    public bool Append(long t, ulong v, long chunkRange, int samplesPerChunk)
+    public bool Append(long t, ulong v, long chunkRange, int samplesPerChunk, bool reuseOpenChunk = false)
     {
         if (t <= LastTime && LastTime != long.MinValue)
         {
@@ -195,7 +198,7 @@ internal sealed class MemSeries
             if (t >= _nextAt || n >= samplesPerChunk * 2)
             {
                 CloseOpen();
-                Cut(t, chunkRange);
+                Cut(t, chunkRange, reuseOpenChunk ? _open : null);
             }
         }
 
@@ -419,9 +422,18 @@ internal sealed class MemSeries
     /// <summary>The end of the <paramref name="width"/>-wide range holding <paramref name="t"/> (Go's truncating division).</summary>
     internal static long RangeEnd(long t, long width) => (t / width * width) + width;
 
-    private void Cut(long t, long chunkRange)
+    private void Cut(long t, long chunkRange, XorChunk? reuse = null)
     {
-        _open = new XorChunk();
+        if (reuse is not null)
+        {
+            reuse.Reset();
+            _open = reuse;
+        }
+        else
+        {
+            _open = new XorChunk();
+        }
+
         _openMinTime = t;
         _nextAt = RangeEnd(t, chunkRange);
     }

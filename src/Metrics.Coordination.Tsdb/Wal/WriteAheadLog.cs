@@ -153,10 +153,22 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
     /// head's <see cref="Head.Head.MinValidTime"/> (already in blocks) are skipped. A corrupt or torn segment is
     /// truncated after its last good record and every later segment deleted; each case is logged and counted.
     /// </summary>
-    public static WalReplayResult Replay(string walDirectory, Head.Head head, ILogger logger)
+    public static WalReplayResult Replay(string walDirectory, Head.Head head, ILogger logger, WalReplayer.ReplayTuning? tuning = null)
     {
-        var result = new WalReplayResult();
-        var state = new ReplayState(head, result);
+        var state = new WalReplayer(head, new WalReplayResult(), tuning);
+        try
+        {
+            return ReplayInto(walDirectory, state, logger);
+        }
+        finally
+        {
+            state.Flush();
+        }
+    }
+
+    private static WalReplayResult ReplayInto(string walDirectory, WalReplayer state, ILogger logger)
+    {
+        var result = state.Result;
         if (!Directory.Exists(walDirectory))
         {
             return result;
@@ -222,10 +234,22 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
     /// live WAL usually ends in a record being written). Returns null when a checkpoint or segment disappeared before
     /// it could be opened (the writer checkpointed meanwhile): the caller starts again with a fresh head.
     /// </summary>
-    public static WalReplayResult? ReplayReadOnly(string walDirectory, Head.Head head, ILogger logger)
+    public static WalReplayResult? ReplayReadOnly(string walDirectory, Head.Head head, ILogger logger, WalReplayer.ReplayTuning? tuning = null)
     {
-        var result = new WalReplayResult();
-        var state = new ReplayState(head, result);
+        var state = new WalReplayer(head, new WalReplayResult(), tuning);
+        try
+        {
+            return ReplayReadOnlyInto(walDirectory, state, logger);
+        }
+        finally
+        {
+            state.Flush();
+        }
+    }
+
+    private static WalReplayResult? ReplayReadOnlyInto(string walDirectory, WalReplayer state, ILogger logger)
+    {
+        var result = state.Result;
         if (!Directory.Exists(walDirectory))
         {
             return result;
@@ -418,7 +442,7 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         return (seriesKept, samplesKept);
     }
 
-    private static WalCorruption? ReplaySegment(string path, int index, ReplayState state, ILogger logger)
+    private static WalCorruption? ReplaySegment(string path, int index, WalReplayer state, ILogger logger)
     {
         using var reader = new WalSegmentReader(path, index);
         var before = 0L;
@@ -452,122 +476,5 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         }
 
         RandomAccess.FlushToDisk(file);
-    }
-
-    private sealed class ReplayState(Head.Head head, WalReplayResult result)
-    {
-        private readonly List<RefSeries> _series = [];
-        private readonly List<RefSample> _samples = [];
-        private readonly List<RefTombstone> _stones = [];
-        private readonly Dictionary<ulong, MemSeries> _remapped = [];
-        private MemSeries? _last;
-
-        public WalReplayResult Result => result;
-
-        public void Apply(ReadOnlySpan<byte> record, int segment, ILogger logger)
-        {
-            switch (WalRecords.TypeOf(record))
-            {
-                case WalRecordType.Series:
-                    _series.Clear();
-                    WalRecords.DecodeSeries(record, _series);
-                    foreach (var s in _series)
-                    {
-                        // A reference already taken by other labels (should not happen) gets a fresh one and a mapping.
-                        var taken = head.Series.GetByRef(s.Ref);
-                        var wanted = taken is null || taken.Labels.Equals(s.Labels) ? s.Ref : 0;
-                        var series = head.GetOrCreate(s.Labels, out _, wanted);
-                        if (series.Ref != s.Ref)
-                        {
-                            // The same labels were logged under two references (a series collected and re-created).
-                            _remapped[s.Ref] = series;
-                        }
-
-                        result.Series++;
-                    }
-
-                    break;
-                case WalRecordType.Samples:
-                    _samples.Clear();
-                    WalRecords.DecodeSamples(record, _samples);
-                    ApplySamples();
-                    break;
-                case WalRecordType.Tombstones:
-                    _stones.Clear();
-                    WalRecords.DecodeTombstones(record, _stones);
-                    for (var i = 0; i < _stones.Count; i++)
-                    {
-                        if (Find(_stones[i].Ref) is { } target && target.Ref != _stones[i].Ref)
-                        {
-                            _stones[i] = _stones[i] with { Ref = target.Ref };
-                        }
-                    }
-
-                    head.AddTombstones(_stones);
-                    break;
-                case WalRecordType.MmapMarkers:
-                    // Prometheus writes these to its out-of-order log (wbl/) to point at m-mapped OOO head chunks; we keep
-                    // out-of-order samples in the WAL's Samples records and have no m-mapped chunks, so there is nothing to do.
-                    break;
-                default:
-                    Tsdb.Log.WalUnknownRecord(logger, record.IsEmpty ? -1 : record[0], segment);
-                    break;
-            }
-        }
-
-        private void ApplySamples()
-        {
-            var minValid = head.MinValidTime;
-            long min = long.MaxValue, max = long.MinValue, applied = 0, outOfOrder = 0;
-            var runningMax = head.MaxTime;
-            foreach (var s in _samples)
-            {
-                var series = _last is not null && _last.Ref == s.Ref ? _last : Find(s.Ref);
-                if (series is null)
-                {
-                    result.UnknownSeriesSamples++;
-                    continue;
-                }
-
-                _last = series;
-                if (s.T < minValid)
-                {
-                    result.SamplesSkipped++;
-                    continue;
-                }
-
-                Head.Head.ApplyResult applyResult;
-                lock (series)
-                {
-                    // The same decision the commit took (in order, out of order within the window, or refused).
-                    applyResult = head.Apply(series, s.T, s.V, ref runningMax);
-                }
-
-                if (applyResult is Head.Head.ApplyResult.Appended or Head.Head.ApplyResult.OutOfOrder)
-                {
-                    applied++;
-                    min = Math.Min(min, s.T);
-                    max = Math.Max(max, s.T);
-                    if (applyResult == Head.Head.ApplyResult.OutOfOrder)
-                    {
-                        outOfOrder++;
-                    }
-                }
-                else
-                {
-                    result.SamplesSkipped++;
-                }
-            }
-
-            result.Samples += applied;
-            result.OutOfOrderSamples += outOfOrder;
-            if (applied > 0)
-            {
-                head.UpdateTimes(min, max);
-            }
-        }
-
-        private MemSeries? Find(ulong reference) =>
-            _remapped.TryGetValue(reference, out var s) ? s : head.Series.GetByRef(reference);
     }
 }
