@@ -378,6 +378,18 @@ internal sealed class MemSeries
         }
     }
 
+    /// <summary>
+    /// After WAL replay, whose chunk cuts reuse the open chunk's array: shrinks an open chunk array that is more than
+    /// half again its data (sized by the series' largest chunk), as growing it from scratch would have left it.
+    /// </summary>
+    public void TrimOpenChunk()
+    {
+        if (_open is { } open && open.Buffer.Length > (open.Length * 3 / 2) + 16)
+        {
+            open.Trim();
+        }
+    }
+
     /// <summary>Drops chunks that end before <paramref name="mint"/>; returns how many went.</summary>
     public int TruncateBefore(long mint)
     {

@@ -35,10 +35,16 @@ namespace Metrics.Coordination.Tsdb.Wal;
 internal sealed class WalReplayer
 {
     /// <summary>
-    /// Samples per batch: 1 Mi samples = 10 per series at 100 k series (each series' lines loaded once per 10 samples
-    /// instead of 10 times); ~20 MB of flat arrays per batch, two batches and the sorted copy: ~56 MB while replaying.
+    /// The most samples per batch: 1 Mi = 10 per series at 100 k series (each series' state loaded once per 10 samples
+    /// instead of 10 times); 20 bytes a sample in a batch, two batches and the sorted copy: 56 MB while replaying.
     /// </summary>
     internal const int BatchSamples = 1 << 20;
+
+    /// <summary>Batches aim at this many samples per series in the head (16 k series and more fill the largest batch).</summary>
+    private const int SamplesPerSeriesPerBatch = 64;
+
+    /// <summary>The smallest full batch (whatever the series count): 1.3 MB of arrays, below which the hand-offs cost more than they bring.</summary>
+    private const int MinBatchSamples = 1 << 16;
 
     /// <summary>Batches smaller than this are applied on the reading thread.</summary>
     internal const int MinParallelSamples = 1 << 16;
@@ -56,6 +62,7 @@ internal sealed class WalReplayer
     private readonly SlotTable _slots = new();
     private readonly Sorted _sorted;
     private readonly WorkerTotals[] _totals;
+    private ulong[] _refs = [];
     private Batch _filling;
     private Batch _spare;
     private Task? _applying;
@@ -132,6 +139,19 @@ internal sealed class WalReplayer
         }
     }
 
+    /// <summary>Ends the replay: applies what is batched, then gives back the open chunks' spare room (see <see cref="MemSeries.TrimOpenChunk"/>).</summary>
+    public void Finish()
+    {
+        Flush();
+        foreach (var series in _head.Series.All())
+        {
+            lock (series)
+            {
+                series.TrimOpenChunk();
+            }
+        }
+    }
+
     /// <summary>Applies every batched sample and waits for it: the head then holds every record given so far.</summary>
     public void Flush()
     {
@@ -159,24 +179,31 @@ internal sealed class WalReplayer
         var most = (r.Remaining / 10) + 1;
         if (_filling.Count + most > _filling.Capacity)
         {
-            if (_filling.Count > 0 && _filling.Capacity >= _batchSamples)
+            // Enough samples per series that each series' state is loaded once for several of them, but no more: a
+            // small WAL or one with few series allocates little (the arrays grow to that size as the WAL proves it).
+            var target = (int)Math.Min(_batchSamples, Math.Max(MinBatchSamples, SamplesPerSeriesPerBatch * (long)_head.Series.Count));
+            if (_filling.Count > 0 && _filling.Capacity >= target)
             {
                 Dispatch();
             }
 
-            // Arrays grow to the batch size as the WAL proves that large (a small WAL allocates little).
-            _filling.EnsureCapacity(Math.Max(_filling.Count + most, Math.Min(_batchSamples, _filling.Capacity * 2)));
+            _filling.EnsureCapacity(Math.Max(_filling.Count + most, Math.Min(target, Math.Max(4096, _filling.Capacity * 2))));
+        }
+
+        if (_refs.Length < most)
+        {
+            _refs = new ulong[most];
         }
 
         var b = _filling;
         var start = b.Count;
         var end = start;
-        var refs = b.Refs;
+        var refs = _refs;
         var ts = b.T;
         var vs = b.V;
         while (!r.End)
         {
-            refs[end] = (ulong)((long)baseRef + r.Varint());
+            refs[end - start] = (ulong)((long)baseRef + r.Varint());
             ts[end] = baseT + r.Varint();
             vs[end] = r.Be64();
             end++;
@@ -189,7 +216,7 @@ internal sealed class WalReplayer
         var max = b.Max;
         for (var i = start; i < end; i++)
         {
-            var series = Find(refs[i], out var key);
+            var series = Find(refs[i - start], out var key);
             if (series is null)
             {
                 _result.UnknownSeriesSamples++;
@@ -427,7 +454,6 @@ internal sealed class WalReplayer
     /// <summary>Decoded samples in log order, with their series slot (0-based, per batch) and the batch's series.</summary>
     private sealed class Batch(bool outOfOrder)
     {
-        public ulong[] Refs = [];
         public int[] Slot = [];
         public long[] T = [];
         public ulong[] V = [];
@@ -445,7 +471,6 @@ internal sealed class WalReplayer
         {
             if (samples > T.Length)
             {
-                Array.Resize(ref Refs, samples);
                 Array.Resize(ref Slot, samples);
                 Array.Resize(ref T, samples);
                 Array.Resize(ref V, samples);

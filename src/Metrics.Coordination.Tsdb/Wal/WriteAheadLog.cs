@@ -162,7 +162,7 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         }
         finally
         {
-            state.Flush();
+            state.Finish();
         }
     }
 
@@ -243,7 +243,7 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         }
         finally
         {
-            state.Flush();
+            state.Finish();
         }
     }
 
