@@ -10,7 +10,8 @@ namespace Metrics.Coordination.Benchmarks.ZooKeeper;
 
 /// <summary>
 /// Not a BenchmarkDotNet job: our watch and config-watcher latencies next to the floor the server and the machine allow,
-/// measured round by round in the same run (<c>dotnet run -c Release -- zk-latency [rounds]</c>). The floor is a client
+/// measured round by round in the same run (<c>dotnet run -c Release -- zk-latency [config] [rounds]</c>; with
+/// <c>config</c> only the config watcher's part). The floor is a client
 /// with no machinery at all: blocking sockets read by the measuring thread itself (one thread wake-up per event), no
 /// pipes, no thread pool, no dispatcher. Each of our rounds is followed by a floor round on the same server, so both
 /// see the same load at the same moment; the difference between the two is what our client adds. kazoo (Python, its
@@ -22,12 +23,19 @@ internal static class ZooKeeperLatencyFloor
 
     public static async Task RunAsync(string[] args)
     {
-        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3000;
+        // zk-latency [rounds] runs everything; zk-latency config [rounds] only the config watcher's part.
+        var configOnly = args.Length > 1 && args[1] == "config";
+        var rest = configOnly ? args[1..] : args;
+        var rounds = rest.Length > 1 ? int.Parse(rest[1], CultureInfo.InvariantCulture) : 3000;
         using var server = BenchmarkZooKeeperServer.Start();
         Console.WriteLine($"// ZooKeeper 3.8 standalone at {server.ConnectionString}; {rounds} rounds each (+10% warm-up); load average {LoadAverage()}");
         await WarmUpAsync(server);
-        await WatchAsync(server, rounds);
-        Kazoo(server, rounds);
+        if (!configOnly)
+        {
+            await WatchAsync(server, rounds);
+            Kazoo(server, rounds);
+        }
+
         await ConfigWatcherAsync(server, rounds / WatcherCount);
         Console.WriteLine($"// .NET GCs during the run: gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}, total pause {GC.GetTotalPauseDuration().TotalMilliseconds:0.0} ms; load average {LoadAverage()}");
     }

@@ -11,13 +11,21 @@ namespace Metrics.Coordination.ZooKeeper.Recipes;
 /// so changes made while it was disconnected are not lost. A version that fails to parse keeps the last good value and
 /// is reported (<see cref="ParseFailed"/>, an Error log, the <c>zookeeper.recipe.parse_errors</c> counter and
 /// <see cref="LastError"/>). <see cref="Changed"/> carries the old and new values with the node's Stat; events run in
-/// order on the watcher's own dispatcher (never on a ZooKeeper I/O loop), and a handler that throws is logged and counted.
+/// order on the watcher's own loop (a thread-pool thread, never a ZooKeeper I/O loop or the client's event thread), and a
+/// handler that throws is logged and counted.
 /// </summary>
 /// <typeparam name="T">The config type.</typeparam>
 /// <remarks>
+/// <para>
 /// The contract is "eventually sees the latest version", not "sees every write": intermediate versions that were
 /// overwritten before the watcher read them are skipped. A node deleted and re-created is noticed by its creation zxid,
 /// even when its version is back to the old number.
+/// </para>
+/// <para>
+/// Handlers run on the loop that reads the node, right after the read (no hand-off to another thread, which is what the
+/// change-visible latency is made of). A handler that takes long holds up the next read: changes made meanwhile are
+/// coalesced and read once it returns. A handler must not block waiting for this watcher's next change.
+/// </para>
 /// </remarks>
 public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
 {
@@ -30,7 +38,7 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RecipeMetrics _metrics;
-    private readonly RecipeEventDispatcher _dispatcher;
+    private readonly string _recipeName;
     private readonly Action<WatchedEvent> _watcher;
     private readonly EventHandler<ZooKeeperStateChange> _stateHandler;
     private readonly CancellationTokenSource _stop = new();
@@ -45,6 +53,14 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
     private ImmutableDictionary<string, ConfigParseError> _errors = ImmutableDictionary.Create<string, ConfigParseError>(StringComparer.Ordinal);
     private ConfigParseError? _lastError;
     private string? _resyncReason = "initial load";
+
+    // Node mode: the re-read a notification starts at once on the client's event thread when the loop is idle
+    // (OnWatch), so the getData round trip overlaps the loop's thread-pool wake-up instead of following it. Both are
+    // guarded by _lock: a read is started only while the loop waits, and the loop takes it before issuing any read of
+    // its own, so results are applied in the order the reads were sent (one session answers in order: never an older
+    // version after a newer one). While the loop is busy, notifications only mark the node dirty (coalescing).
+    private ValueTask<DataResult>? _prefetch;
+    private bool _idle;
     private ZooKeeperClient? _client;
     private readonly Task _loop;
 
@@ -83,21 +99,21 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
         _time = options.TimeProvider;
         _logger = options.LoggerFactory.CreateLogger("Metrics.Coordination.ZooKeeper.Recipes.ZooKeeperConfigWatcher");
         _metrics = new RecipeMetrics(options.MeterFactory, options.RecipeName, _path);
-        _dispatcher = new RecipeEventDispatcher(_logger, options.RecipeName, _metrics.HandlerError);
+        _recipeName = options.RecipeName;
         _watcher = OnWatch;
         _stateHandler = OnStateChanged;
         _loop = RunAsync();
     }
 
-    /// <summary>A node changed (created, updated with a value that parsed, deleted). Raised on the watcher's dispatcher.</summary>
+    /// <summary>A node changed (created, updated with a value that parsed, deleted). Raised in order on the watcher's loop.</summary>
     public event EventHandler<ConfigChange<T>>? Changed;
 
-    /// <summary>A node version did not parse; the last good value stays. Raised on the watcher's dispatcher.</summary>
+    /// <summary>A node version did not parse; the last good value stays. Raised on the watcher's loop.</summary>
     public event EventHandler<ConfigParseError>? ParseFailed;
 
     /// <summary>
     /// A full re-read finished (the initial load, and after each reconnect or new session): the cache matches the
-    /// server as of that read. Raised on the watcher's dispatcher after the changes it found; the argument says why.
+    /// server as of that read. Raised on the watcher's loop after the changes it found; the argument says why.
     /// </summary>
     public event EventHandler<string>? Resynchronized;
 
@@ -149,7 +165,7 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
     public Task<ConfigNode<T>?> WaitForInitialLoadAsync(CancellationToken cancellationToken = default) =>
         WaitForInitialLoadAsync(Timeout.InfiniteTimeSpan, cancellationToken);
 
-    /// <summary>Stops watching: removes the watch, drains the pending events and stops the dispatcher.</summary>
+    /// <summary>Stops watching: stops the loop (after a handler that is running returns) and removes the watch.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_stop.IsCancellationRequested)
@@ -186,7 +202,6 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
         }
 
         _initialLoad.TrySetCanceled();
-        await _dispatcher.DisposeAsync().ConfigureAwait(false);
         _metrics.Dispose();
     }
 
@@ -214,7 +229,17 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
 
         lock (_lock)
         {
-            _dirty.Add(_mode == ConfigWatchMode.Node ? _path : e.Path ?? _path);
+            if (_mode == ConfigWatchMode.Node && _idle && _resyncReason is null && _prefetch is null && !_stop.IsCancellationRequested
+                && Volatile.Read(ref _client) is { State: ZooKeeperState.Connected } client)
+            {
+                // getData only queues the request for the client's writer: no I/O and no user code under the lock.
+                _idle = false;
+                _prefetch = client.GetDataAsync(_path, _watcher, _stop.Token);
+            }
+            else
+            {
+                _dirty.Add(_mode == ConfigWatchMode.Node ? _path : e.Path ?? _path);
+            }
         }
 
         _wakeup.Writer.TryWrite(true);
@@ -250,8 +275,12 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
         {
             string? resync;
             List<string>? dirty = null;
+            ValueTask<DataResult>? prefetch;
             lock (_lock)
             {
+                _idle = false;
+                prefetch = _prefetch;
+                _prefetch = null;
                 resync = _resyncReason;
                 _resyncReason = null;
                 if (resync is null && _dirty.Count > 0)
@@ -264,6 +293,11 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
 
             try
             {
+                if (prefetch is { } read && !await ApplyPrefetchAsync(read).ConfigureAwait(false) && resync is null)
+                {
+                    dirty = [_path];
+                }
+
                 var client = await CurrentClientAsync(token).ConfigureAwait(false);
                 if (client is null)
                 {
@@ -278,7 +312,7 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
                         previous.StateChanged -= _stateHandler;
                     }
 
-                    _client = client;
+                    Volatile.Write(ref _client, client);
                     client.StateChanged += _stateHandler;
                     _metrics.Session();
                     CoordinationRecipeLog.ConfigSessionStarted(_logger, _path, _mode, client.SessionId);
@@ -294,9 +328,8 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
                     await ResyncAsync(client, token).ConfigureAwait(false);
                     _metrics.Resync();
                     CoordinationRecipeLog.ConfigResynced(_logger, _path, resync, _nodes.Count);
-                    var reason = resync;
-                    _dispatcher.Post("Resynchronized", () => Resynchronized?.Invoke(this, reason));
                     _initialLoad.TrySetResult();
+                    Raise(nameof(Resynchronized), Resynchronized, resync);
                 }
                 else if (dirty is not null)
                 {
@@ -330,12 +363,37 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
                 continue;
             }
 
+            // Idle only when nothing is pending; a wake-up token left from work already done is dropped first.
+            _wakeup.Reader.TryRead(out _);
+            lock (_lock)
+            {
+                if (_resyncReason is not null || _dirty.Count > 0 || _prefetch is not null)
+                {
+                    continue;
+                }
+
+                _idle = true;
+            }
+
             if (!await _wakeup.Reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 return;
             }
+        }
+    }
 
-            _wakeup.Reader.TryRead(out _);
+    /// <summary>Applies a read started by <see cref="OnWatch"/>; false when the node was absent (the caller re-reads with an exists watch).</summary>
+    private async ValueTask<bool> ApplyPrefetchAsync(ValueTask<DataResult> read)
+    {
+        try
+        {
+            var result = await read.ConfigureAwait(false);
+            Apply(_path, result.Data, result.Stat);
+            return true;
+        }
+        catch (NoNodeException)
+        {
+            return false;
         }
     }
 
@@ -509,7 +567,7 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
             Volatile.Write(ref _lastError, error);
             _metrics.ParseError();
             CoordinationRecipeLog.ConfigParseFailed(_logger, path, stat.Version, data.Length, old?.Stat.Version, ex);
-            _dispatcher.Post("ParseFailed", () => ParseFailed?.Invoke(this, error));
+            Raise(nameof(ParseFailed), ParseFailed, error);
             return;
         }
 
@@ -536,6 +594,28 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
         _metrics.Change();
         var stat = (change.NewValue ?? change.OldValue)!.Stat;
         CoordinationRecipeLog.ConfigChanged(_logger, change.Path, change.Kind, stat.Version, stat.Mzxid);
-        _dispatcher.Post("Changed", () => Changed?.Invoke(this, change));
+        Raise(nameof(Changed), Changed, change);
+    }
+
+    /// <summary>
+    /// Runs an event's handlers on the loop itself (the caller), after the state they describe is visible: no hop to
+    /// another thread between the read and the handler. A handler that throws is logged and counted.
+    /// </summary>
+    private void Raise<TArgs>(string name, EventHandler<TArgs>? handler, TArgs args)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        try
+        {
+            handler(this, args);
+        }
+        catch (Exception ex)
+        {
+            _metrics.HandlerError();
+            CoordinationRecipeLog.HandlerFailed(_logger, _recipeName, name, ex);
+        }
     }
 }

@@ -58,13 +58,13 @@ public sealed class ZooKeeperServiceDiscovery : IAsyncDisposable
         _watcher.Resynchronized += (_, reason) => Resynchronized?.Invoke(this, reason);
     }
 
-    /// <summary>A member joined, changed or left. Raised in order on the reader's dispatcher.</summary>
+    /// <summary>A member joined, changed or left. Raised in order on the reader's loop (see ZooKeeperConfigWatcher's remarks).</summary>
     public event EventHandler<ServiceMemberChange>? Changed;
 
-    /// <summary>A member node's data did not parse (the member is left out). Raised on the reader's dispatcher.</summary>
+    /// <summary>A member node's data did not parse (the member is left out). Raised on the reader's loop.</summary>
     public event EventHandler<ConfigParseError>? ParseFailed;
 
-    /// <summary>A full re-read finished (initial load, reconnect, new session). Raised on the reader's dispatcher.</summary>
+    /// <summary>A full re-read finished (initial load, reconnect, new session). Raised on the reader's loop.</summary>
     public event EventHandler<string>? Resynchronized;
 
     /// <summary>The path whose children are the members (the serverset path, or Curator's <c>base/name</c>).</summary>

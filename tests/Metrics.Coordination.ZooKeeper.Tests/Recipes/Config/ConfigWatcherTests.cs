@@ -262,6 +262,40 @@ public class ConfigWatcherTests : ServerFixture
     }
 
     [Test]
+    public async Task SlowHandler_UpdatesMeanwhile_CoalescedIntoOneReadOfTheLatest()
+    {
+        var path = UniquePath("slow");
+        var writer = await ConnectAsync();
+        await writer.CreateAsync(path, Bytes("0"));
+        var watcher = Own(new ZooKeeperConfigWatcher<string>(await RecoveringClientAsync(), new() { Path = path, Parser = ConfigParsers.Utf8 }));
+        using var release = new ManualResetEventSlim();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var seen = new ConcurrentQueue<int>();
+        watcher.Changed += (_, c) =>
+        {
+            seen.Enqueue(c.NewValue!.Stat.Version);
+            if (c.NewValue.Stat.Version == 1)
+            {
+                entered.TrySetResult();
+                release.Wait(Wait);
+            }
+        };
+        await watcher.WaitForInitialLoadAsync(Wait);
+
+        await writer.SetDataAsync(path, Bytes("1"));
+        await entered.Task.WaitAsync(Wait);
+        watcher.Current!.Value.Should().Be("1", "the state is updated before the handler runs");
+        for (var i = 2; i <= 20; i++)
+        {
+            await writer.SetDataAsync(path, Bytes($"{i}"));
+        }
+
+        release.Set();
+        await Eventually(() => Task.FromResult(watcher.Current?.Value == "20" && seen.LastOrDefault() == 20), Wait, "the latest version is read once the handler returns");
+        seen.Where(v => v > 0).Should().Equal([1, 20], "the 19 writes during the handler are one change: the watch re-armed by version 1's read fired once, and the read after the handler finds version 20");
+    }
+
+    [Test]
     public async Task WaitForInitialLoad_ServerUnreachable_TimesOutNamingThePath()
     {
         await using var proxy = new TcpProxy(Server.ClientPort);
