@@ -58,17 +58,46 @@ internal static class WalOpenMeasurement
         var segments = int.Parse(parts[1], CultureInfo.InvariantCulture);
         for (var i = 0; i < opens; i++)
         {
+            var threadsBefore = ThreadCpu();
             var mark = WalOpenBenchmarks.OpenFigures.Start();
             using (var db = readOnly
                 ? TimeSeriesDatabase.OpenReadOnly(new TsdbOptions { Directory = dir })
                 : TimeSeriesDatabase.Open(new TsdbOptions { Directory = dir, CompactionInterval = TimeSpan.Zero, WalFsyncPolicy = WalFsyncPolicy.None }))
             {
+                var threadsAfter = ThreadCpu();
                 mark.Report(db, samples);
+                var main = Environment.CurrentManagedThreadId;
+                var split = threadsAfter.Select(kv => (Name: kv.Key, Cpu: kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).Where(x => x.Cpu > 0.05).OrderByDescending(x => x.Cpu);
+                Console.WriteLine("// CPU by thread (s): " + string.Join(", ", split.Select(x => FormattableString.Invariant($"{x.Name} {x.Cpu:F2}"))));
             }
 
             WalOpenBenchmarks.RemoveNewSegments(dir, segments);
         }
 
         return 0;
+    }
+
+    /// <summary>CPU seconds per thread (Linux /proc; empty elsewhere), keyed by thread id and name: the open's reading thread versus the replay workers and the GC.</summary>
+    private static Dictionary<string, double> ThreadCpu()
+    {
+        var cpu = new Dictionary<string, double>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var close = stat.LastIndexOf(')');
+                var name = stat[(stat.IndexOf('(') + 1)..close];
+                var fields = stat[(close + 2)..].Split(' ');
+
+                // utime and stime are fields 14 and 15 of stat (1-based), in clock ticks (100 per second on Linux).
+                cpu[Path.GetFileName(task) + ":" + name] = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return cpu;
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Metrics.Coordination.Tsdb.Head;
 using Metrics.Coordination.Tsdb.Records;
 using Microsoft.Extensions.Logging;
@@ -14,7 +13,8 @@ namespace Metrics.Coordination.Tsdb.Wal;
 /// Why: a scrape-shaped WAL interleaves series (one record per target scrape, each sample another series), so applying
 /// in log order touches a different series, open chunk and chunk buffer for every sample: with 100 k series that is
 /// several cache misses per sample (~245 ns). Here the reading thread decodes Samples records into flat arrays of
-/// (series slot, t, v) for up to <see cref="BatchSamples"/> samples; then the batch is counting-sorted by series
+/// (series slot, t, v), a batch of 64 samples per head series (at least 64 Ki, at most <see cref="BatchSamples"/>
+/// samples); then the batch is counting-sorted by series
 /// (stable: each series keeps log order) and applied series by series, so a series' state is loaded once per batch.
 /// The sort and the appends run on <see cref="Environment.ProcessorCount"/> workers, each owning a contiguous range of
 /// the batch's series (about the same number of samples each), while the reading thread decodes the next batch.
