@@ -2,7 +2,12 @@
 //
 // Arguments: <connectString> <latchPath> <participantId> <sessionTimeoutMs> [actLogFile]
 // stdin: "close" (stop acting, close the latch: node deleted, then exit 0), "exit" (exit at once, session left to
-// expire). EOF on stdin (the test host went away) exits like "exit".
+// expire). EOF on stdin (the test host went away) exits like "exit". "handover" (failover measurement): read the
+// clock, close the latch, then report that time as CLOSING (so the stdout write is not inside the measured interval)
+// and CLOSED once the delete is done; the process and its session stay until "quit" (close the session, exit 0), so
+// the session's closing and the process's exit do not share the machine with the hand-over being measured.
+// Environment: CONTENDER_WARMUP=1 runs one hand-over on a private path first; CONTENDER_WATCH_AHEAD=1 sets
+// LeaderLatchOptions.WatchTwoAhead.
 // stdout (one event per line; times are Stopwatch timestamps in ns = CLOCK_MONOTONIC, comparable across processes):
 //   READY <sessionId-hex>
 //   LEADER <ns> <fencingToken-hex>
@@ -63,7 +68,13 @@ if (Environment.GetEnvironmentVariable("CONTENDER_WARMUP") == "1")
     await second.CloseAsync();
 }
 
-var latch = new LeaderLatch(client, new LeaderLatchOptions { Path = path, ParticipantId = id, CloseMode = LeaderLatchCloseMode.NotifyLeader });
+var latch = new LeaderLatch(client, new LeaderLatchOptions
+{
+    Path = path,
+    ParticipantId = id,
+    CloseMode = LeaderLatchCloseMode.NotifyLeader,
+    WatchTwoAhead = Environment.GetEnvironmentVariable("CONTENDER_WATCH_AHEAD") == "1",
+});
 latch.AddListener(new Listener(Emit));
 latch.Start();
 Emit("READY " + client.Current.SessionId.ToString("x", CultureInfo.InvariantCulture));
@@ -83,6 +94,26 @@ while (Console.In.ReadLine() is { } line)
             Emit("CLOSED " + Now().ToString(CultureInfo.InvariantCulture));
             await client.DisposeAsync();
             return 0;
+        case "handover":
+            {
+                await stop.CancelAsync();
+                await acting;
+                var before = Now();
+                var closing = latch.CloseAsync();
+                Emit("CLOSING " + before.ToString(CultureInfo.InvariantCulture));
+                await closing;
+                Emit("CLOSED " + Now().ToString(CultureInfo.InvariantCulture));
+                break;
+            }
+
+        case "mark":
+            // Diagnostics: a method compiled only now marks this point in a JIT log (DOTNET_JitStdOutFile with
+            // DOTNET_JitDisasmSummary=1), so what a later hand-over compiles for the first time can be listed.
+            JitMarker();
+            break;
+        case "quit":
+            await client.DisposeAsync();
+            return 0;
         case "exit":
             Environment.Exit(0);
             break;
@@ -93,6 +124,11 @@ while (Console.In.ReadLine() is { } line)
 
 Environment.Exit(0);
 return 0;
+
+[System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+static void JitMarker()
+{
+}
 
 async Task ActAsync(string file, CancellationToken token)
 {

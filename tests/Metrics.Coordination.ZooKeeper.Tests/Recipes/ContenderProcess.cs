@@ -42,6 +42,9 @@ public sealed class ContenderProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The session id (hex) from the READY line, or empty before it.</summary>
+    public string SessionId => Events.FirstOrDefault(e => e.Kind == "READY")?.Line.Split(' ') is [_, var id, ..] ? id : string.Empty;
+
     /// <summary>Whether the last LEADER/NOTLEADER event says it leads.</summary>
     public bool IsLeader => Events.LastOrDefault(e => e.Kind is "LEADER" or "NOTLEADER")?.Kind == "LEADER";
 
@@ -49,7 +52,7 @@ public sealed class ContenderProcess : IAsyncDisposable
     public static long Now() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
     /// <summary>Starts our contender: <c>dotnet ContenderHelper.dll connect path id sessionMs [actLog]</c>.</summary>
-    public static ContenderProcess StartOurs(string name, string connectionString, string path, int sessionTimeoutMs, string? actLog = null, bool warmUp = false)
+    public static ContenderProcess StartOurs(string name, string connectionString, string path, int sessionTimeoutMs, string? actLog = null, bool warmUp = false, bool watchTwoAhead = false)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Metrics.Coordination.ZooKeeper.ContenderHelper.dll");
         File.Exists(dll).Should().BeTrue($"{dll} is built with the tests (project reference)");
@@ -60,7 +63,18 @@ public sealed class ContenderProcess : IAsyncDisposable
             args.Add(actLog);
         }
 
-        return Start(name, dotnet, args, warmUp ? new Dictionary<string, string> { ["CONTENDER_WARMUP"] = "1" } : null);
+        var environment = new Dictionary<string, string>();
+        if (warmUp)
+        {
+            environment["CONTENDER_WARMUP"] = "1";
+        }
+
+        if (watchTwoAhead)
+        {
+            environment["CONTENDER_WATCH_AHEAD"] = "1";
+        }
+
+        return Start(name, dotnet, args, environment);
     }
 
     /// <summary>Starts Curator's LeaderLatch driver (compiled by <see cref="CuratorDriver"/>).</summary>

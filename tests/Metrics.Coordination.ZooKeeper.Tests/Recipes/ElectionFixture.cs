@@ -43,9 +43,9 @@ public abstract class ElectionFixture
             ConnectTimeout = TimeSpan.FromSeconds(30),
         }));
 
-    protected async Task<(LeaderLatch Latch, Recorder Recorder)> StartLatchAsync(RecoveringZooKeeperClient client, string path, string id, LeaderSuspensionPolicy policy = LeaderSuspensionPolicy.DropOnSuspended)
+    protected async Task<(LeaderLatch Latch, Recorder Recorder)> StartLatchAsync(RecoveringZooKeeperClient client, string path, string id, LeaderSuspensionPolicy policy = LeaderSuspensionPolicy.DropOnSuspended, bool watchTwoAhead = false)
     {
-        var latch = Own(new LeaderLatch(client, new LeaderLatchOptions { Path = path, ParticipantId = id, SuspensionPolicy = policy, CloseMode = LeaderLatchCloseMode.NotifyLeader }));
+        var latch = Own(new LeaderLatch(client, new LeaderLatchOptions { Path = path, ParticipantId = id, SuspensionPolicy = policy, CloseMode = LeaderLatchCloseMode.NotifyLeader, WatchTwoAhead = watchTwoAhead }));
         var recorder = new Recorder();
         latch.AddListener(recorder);
         latch.Start();

@@ -12,10 +12,14 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes;
 /// graceful close → next leader (3-member ensemble and a standalone server), and SIGKILL of the leader process → next
 /// leader for 2 s and 10 s sessions (end to end, and from the server's deletion of the dead leader's node, as seen by
 /// an independent watcher, to the next leader's callback). "ours-warm" processes run one hand-over on a private path
-/// before joining (what a service that already went through an election looks like). A measurement, not a test:
-/// Explicit (outside the CI budget; about 5 minutes). Run with
+/// before joining (what a service that already went through an election looks like); "ours-warm-ahead" are warm
+/// processes with <see cref="LeaderLatchOptions.WatchTwoAhead"/>. A measurement, not a test: Explicit (outside the CI
+/// budget; about 6 minutes, the graceful part alone about 3). Run with
 /// <c>dotnet test tests/Metrics.Coordination.ZooKeeper.Tests -c Release --filter FullyQualifiedName~FailoverMeasurement</c>
-/// and copy the tables into benchmarks/README.md.
+/// (or <c>~FailoverMeasurement.GracefulHandOver</c>; environment <c>FAILOVER_SERVERS=standalone</c> or
+/// <c>3-member</c>, <c>FAILOVER_TRIALS</c>, <c>FAILOVER_GROUPS=ours,curator,...</c>) and copy the tables into
+/// benchmarks/README.md. Every graceful trial is also appended to <c>$TMPDIR/election-handover-trials.tsv</c> (times
+/// and session ids, to line up with a packet capture).
 /// </summary>
 /// <remarks>
 /// SIGKILL trials are paired: ours and Curator's leaders are killed in the same trial at the same phase of the
@@ -30,6 +34,10 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes;
 public class FailoverMeasurement
 {
     private const int GracefulTrials = 15;
+
+    // A replacement contender joins this long before the next close, so its start-up (JIT and class loading, the
+    // latch's warm-up) does not share the 2 cores with the hand-over being measured (same for both implementations).
+    private const int SettleMs = 500;
     private const int TickMs = 1000; // ZooKeeperServerOptions' default tickTime
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
@@ -42,7 +50,7 @@ public class FailoverMeasurement
         await using (var ensemble = await ZooKeeperEnsemble.StartAsync(3))
         {
             await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = ensemble.ConnectionString });
-            await GracefulAsync(table, "3-member", ensemble.ConnectionString, watcher, ["ours", "ours-warm", "curator"]);
+            await GracefulAsync(table, "3-member", ensemble.ConnectionString, watcher, GracefulGroups());
             await SigkillAsync(table, paired, ensemble.ConnectionString, watcher, 2000, trials: 20, spacingTicks: 3, random);
             await SigkillAsync(table, paired, ensemble.ConnectionString, watcher, 10000, trials: 7, spacingTicks: 6, random);
         }
@@ -50,12 +58,36 @@ public class FailoverMeasurement
         await using (var server = await ZooKeeperServer.StartAsync())
         {
             await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = server.ConnectionString });
-            await GracefulAsync(table, "standalone", server.ConnectionString, watcher, ["ours", "ours-warm", "curator"]);
+            await GracefulAsync(table, "standalone", server.ConnectionString, watcher, GracefulGroups());
         }
 
         var output = table + Environment.NewLine + paired;
         TestContext.Out.WriteLine(output);
         await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "election-failover.md"), output);
+    }
+
+    /// <summary>The graceful hand-over alone (both servers unless <c>FAILOVER_SERVERS</c> names one).</summary>
+    [Test]
+    public async Task GracefulHandOver_OursAndCurator_PrintsTable()
+    {
+        var table = Header();
+        var servers = (Environment.GetEnvironmentVariable("FAILOVER_SERVERS") is { Length: > 0 } s ? s : "3-member,standalone").Split(',');
+        if (servers.Contains("3-member"))
+        {
+            await using var ensemble = await ZooKeeperEnsemble.StartAsync(3, ServerOptions());
+            await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = ensemble.ConnectionString });
+            await GracefulAsync(table, "3-member", ensemble.ConnectionString, watcher, GracefulGroups());
+        }
+
+        if (servers.Contains("standalone"))
+        {
+            await using var server = await ZooKeeperServer.StartAsync(ServerOptions());
+            await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = server.ConnectionString });
+            await GracefulAsync(table, "standalone", server.ConnectionString, watcher, GracefulGroups());
+        }
+
+        TestContext.Out.WriteLine(table.ToString());
+        await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "election-handover.md"), table.ToString());
     }
 
     /// <summary>
@@ -117,6 +149,19 @@ public class FailoverMeasurement
         }
     }
 
+    /// <summary>The fixture's defaults (tickTime 1000 ms, the server's own fsync, preallocation and snapshot settings), plus
+    /// <c>FAILOVER_ZOO_CONFIG</c> lines (';'-separated, e.g. <c>forceSync=no</c>) for diagnosis only.</summary>
+    private static ZooKeeperServerOptions ServerOptions() => new()
+    {
+        ExtraConfig = [.. (Environment.GetEnvironmentVariable("FAILOVER_ZOO_CONFIG") ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries)],
+    };
+
+    private static string[] GracefulGroups() =>
+        (Environment.GetEnvironmentVariable("FAILOVER_GROUPS") is { Length: > 0 } g ? g : "ours,ours-warm,ours-warm-ahead,curator").Split(',');
+
+    private static int GracefulTrialCount() =>
+        Environment.GetEnvironmentVariable("FAILOVER_TRIALS") is { Length: > 0 } t ? int.Parse(t, CultureInfo.InvariantCulture) : GracefulTrials;
+
     private static StringBuilder Header()
     {
         var table = new StringBuilder();
@@ -144,16 +189,23 @@ public class FailoverMeasurement
             }
 
             var results = groups.ToDictionary(g => g, _ => new List<Trial>());
-            for (var trial = 0; trial < GracefulTrials; trial++)
+            var log = Path.Combine(Path.GetTempPath(), "election-handover-trials.tsv");
+            for (var trial = 0; trial < GracefulTrialCount(); trial++)
             {
                 // Rotated order, so a slow phase of the machine does not always hit the same implementation.
                 for (var k = 0; k < groups.Count; k++)
                 {
                     var group = groups[(trial + k) % groups.Count];
                     var prepared = await group.PrepareAsync(watcher);
-                    await prepared.Leader.SendAsync("close");
+                    await Task.Delay(SettleMs);
+
+                    // "handover": the contender reads the clock right before closing its latch and reports it after the
+                    // call (outside the interval); it keeps its session until the trial is over (see CompleteAsync).
+                    await prepared.Leader.SendAsync("handover");
                     var start = (await prepared.Leader.WaitForAsync("CLOSING", Wait)).Time!.Value;
-                    results[group].Add(await group.CompleteAsync(prepared, start));
+                    var result = await group.CompleteAsync(prepared, start);
+                    results[group].Add(result);
+                    await File.AppendAllTextAsync(log, string.Create(CultureInfo.InvariantCulture, $"{group.Impl}\t{serverKind}\t{trial}\t{result.LeaderSession}\t{result.NextSession}\t{start}\t{result.DeletedAt}\t{result.ElectedAt}\n"));
                 }
             }
 
@@ -281,7 +333,7 @@ public class FailoverMeasurement
         }
     }
 
-    private sealed record Trial(double EndToEnd, double FromDeletion, double ToDeletion, long DeletedAt);
+    private sealed record Trial(double EndToEnd, double FromDeletion, double ToDeletion, long DeletedAt, long ElectedAt, string LeaderSession, string NextSession);
 
     private sealed record Prepared(ContenderProcess Leader, List<ContenderProcess> Others, Dictionary<ContenderProcess, int> LeadersBefore, TaskCompletionSource<long> Deleted);
 
@@ -354,9 +406,25 @@ public class FailoverMeasurement
             var elected = next.Events.Last(e => e.Kind == "LEADER").Time!.Value;
             var deletedAt = await prepared.Deleted.Task.WaitAsync(Wait);
             _live.Remove(prepared.Leader);
+            if (!prepared.Leader.HasExited)
+            {
+                // A gracefully closed leader closes its session now (a killed one would leave it to expire during a later
+                // trial, a server write at a random moment).
+                await prepared.Leader.WaitForAsync("CLOSED", Wait);
+                await prepared.Leader.SendAsync("quit");
+                try
+                {
+                    await prepared.Leader.WaitForExitAsync(TimeSpan.FromSeconds(20));
+                }
+                catch (TimeoutException)
+                {
+                    // Killed below.
+                }
+            }
+
             await prepared.Leader.DisposeAsync();
             await SpawnAsync();
-            return new Trial((elected - start) / 1e6, (elected - deletedAt) / 1e6, (deletedAt - start) / 1e6, deletedAt);
+            return new Trial((elected - start) / 1e6, (elected - deletedAt) / 1e6, (deletedAt - start) / 1e6, deletedAt, elected, prepared.Leader.SessionId, next.SessionId);
         }
 
         public async ValueTask DisposeAsync()
@@ -371,7 +439,7 @@ public class FailoverMeasurement
         {
             var name = $"{Impl}-{_generation++}";
             var c = Impl.StartsWith("ours", StringComparison.Ordinal)
-                ? ContenderProcess.StartOurs(name, _connection, _path, _sessionMs, warmUp: Impl == "ours-warm")
+                ? ContenderProcess.StartOurs(name, _connection, _path, _sessionMs, warmUp: Impl.StartsWith("ours-warm", StringComparison.Ordinal), watchTwoAhead: Impl.EndsWith("-ahead", StringComparison.Ordinal))
                 : ContenderProcess.StartCurator(name, _connection, _path, _sessionMs);
             await c.WaitForAsync("READY", Wait);
             _live.Add(c);

@@ -6,13 +6,16 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes;
 
 public class LeaderLatchTests : ElectionFixture
 {
-    [Test]
-    public async Task ThreeLatches_OneLeadsAtATime_HandOverInQueueOrderWithGrowingFencingTokens()
+    // watchTwoAhead false (default): c is not told when a leaves, so it lists again when b goes before leading; true: it
+    // was woken by a's deletion and takes over from b without a list.
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task ThreeLatches_OneLeadsAtATime_HandOverInQueueOrderWithGrowingFencingTokens(bool watchTwoAhead)
     {
         var path = ElectionPath();
-        var (a, ra) = await StartLatchAsync(await ConnectAsync(), path, "a");
-        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b");
-        var (c, _) = await StartLatchAsync(await ConnectAsync(), path, "c");
+        var (a, ra) = await StartLatchAsync(await ConnectAsync(), path, "a", watchTwoAhead: watchTwoAhead);
+        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b", watchTwoAhead: watchTwoAhead);
+        var (c, _) = await StartLatchAsync(await ConnectAsync(), path, "c", watchTwoAhead: watchTwoAhead);
 
         var termA = await a.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
         a.HasLeadership.Should().BeTrue();
@@ -48,8 +51,43 @@ public class LeaderLatchTests : ElectionFixture
         await latches[0].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         // The leader watches its own node; the second in line its predecessor and its own node (it takes over without
-        // re-listing); every later contender its predecessor and the node two ahead (whose deletion makes it second):
-        // 1 + 2 + 3 × 2. A herd would put 5 child watches on the parent and wake everyone on every change.
+        // re-listing); every later contender only its predecessor: 1 + 2 + 3. A herd would put 5 child watches on the
+        // parent and wake everyone on every change.
+        await Eventually(async () => await TotalWatchesAsync() == 6, TimeSpan.FromSeconds(20), "one watch per contender on another node, none on the parent");
+
+        // The deletion wakes only the next (its watch on c0 and c0's own watch fire); c2, now second, is not told.
+        await latches[0].CloseAsync();
+        await latches[1].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually(async () => await TotalWatchesAsync() == 4, TimeSpan.FromSeconds(20), "the deletion woke only the next");
+
+        // A middle contender leaving re-links the queue: its successor lists again and watches the one before it.
+        await latches[3].CloseAsync();
+        await Eventually(async () => await TotalWatchesAsync() == 3, TimeSpan.FromSeconds(20), "the successor of the leaver re-armed on its new predecessor");
+        latches[1].HasLeadership.Should().BeTrue();
+        latches[4].HasLeadership.Should().BeFalse();
+        (await latches[4].GetParticipantsAsync()).Select(p => p.Id).Should().Equal("c1", "c2", "c4");
+
+        // c2 moved up to second without being told: it lists again when c1 goes, then leads; c4 follows it.
+        await latches[1].CloseAsync();
+        var term2 = await latches[2].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await latches[2].CloseAsync();
+        (await latches[4].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30))).FencingToken.Should().BeGreaterThan(term2.FencingToken);
+    }
+
+    [Test]
+    public async Task FiveLatches_WatchTwoAhead_EveryContenderReadyToTakeOver_TwoWatchesAtMost()
+    {
+        var path = ElectionPath();
+        var latches = new List<LeaderLatch>();
+        for (var i = 0; i < 5; i++)
+        {
+            latches.Add((await StartLatchAsync(await ConnectAsync(), path, "c" + i, watchTwoAhead: true)).Latch);
+        }
+
+        await latches[0].WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The leader watches its own node; the second in line its predecessor and its own node; every later contender its
+        // predecessor and the node two ahead (whose deletion makes it second): 1 + 2 + 3 × 2.
         await Eventually(async () => await TotalWatchesAsync() == 9, TimeSpan.FromSeconds(20), "at most two watches per contender, none on the parent");
 
         await latches[0].CloseAsync();
@@ -64,19 +102,22 @@ public class LeaderLatchTests : ElectionFixture
         (await latches[4].GetParticipantsAsync()).Select(p => p.Id).Should().Equal("c1", "c2", "c4");
     }
 
-    [Test]
-    public async Task SecondInLine_OwnNodeDeletedRightBeforeItsPredecessor_NeverLeadsOnTheDeletedNode()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task SecondInLine_OwnNodeDeletedRightBeforeItsPredecessor_NeverLeadsOnTheDeletedNode(bool watchTwoAhead)
     {
         // The second in line takes over on its predecessor's deletion without listing again; that is only right while
         // its own node exists. Here another client deletes b's node and then a's, back to back: b must see its own
-        // deletion first (notifications arrive in zxid order) and not lead; c, which watched both, leads.
+        // deletion first (notifications arrive in zxid order) and not lead; c leads (woken by b's deletion, it lists;
+        // with WatchTwoAhead it also watched a).
         var path = ElectionPath();
         var admin = (await ConnectAsync()).Current;
-        var (a, _) = await StartLatchAsync(await ConnectAsync(), path, "a");
-        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b");
-        var (c, rc) = await StartLatchAsync(await ConnectAsync(), path, "c");
+        var (a, _) = await StartLatchAsync(await ConnectAsync(), path, "a", watchTwoAhead: watchTwoAhead);
+        var (b, rb) = await StartLatchAsync(await ConnectAsync(), path, "b", watchTwoAhead: watchTwoAhead);
+        var (c, rc) = await StartLatchAsync(await ConnectAsync(), path, "c", watchTwoAhead: watchTwoAhead);
         await a.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await Eventually(async () => await TotalWatchesAsync() == 5, TimeSpan.FromSeconds(20), "a watches its node, b its node and a, c b and a");
+        var watches = watchTwoAhead ? 5 : 4;
+        await Eventually(async () => await TotalWatchesAsync() == watches, TimeSpan.FromSeconds(20), "a watches its node, b its node and a, c b (and a with WatchTwoAhead)");
         var bNode = b.NodePath!;
         var aNode = a.NodePath!;
 

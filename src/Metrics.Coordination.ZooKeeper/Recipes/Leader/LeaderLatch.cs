@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -11,7 +12,8 @@ namespace Metrics.Coordination.ZooKeeper.Recipes;
 /// <summary>
 /// Leader election compatible with Curator's <c>LeaderLatch</c>: each contender creates a protected
 /// ephemeral-sequential child <c>_c_&lt;uuid&gt;-latch-&lt;seq&gt;</c> of <see cref="LeaderLatchOptions.Path"/> (data =
-/// participant id); the first in Curator's order leads; every other contender watches only its predecessor.
+/// participant id); the first in Curator's order leads; every other contender watches only its predecessor (and the
+/// leader and the second in line their own node, which wakes no one else), so a deletion wakes one contender.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -39,6 +41,7 @@ public sealed class LeaderLatch : IAsyncDisposable
     private readonly byte[] _data;
     private readonly LeaderLatchCloseMode _closeMode;
     private readonly LeaderSuspensionPolicy _policy;
+    private readonly bool _watchTwoAhead;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     // Synchronous continuations: an event posted while the loop waits runs the loop inline on the posting thread (the
@@ -70,8 +73,9 @@ public sealed class LeaderLatch : IAsyncDisposable
     private Guid? _pendingId;
     private string? _watchedPredecessor;
 
-    // The node two places ahead (watched from the third place back): its deletion makes us second in line, and a
-    // check then arms the take-over (see TakeOverFrom), so every successor is ready before its predecessor leaves.
+    // Only with LeaderLatchOptions.WatchTwoAhead: the node two places ahead (watched from the third place back); its
+    // deletion makes us second in line, and a check then arms the take-over (see TakeOverFrom) before our predecessor
+    // leaves. By default a contender watches only its predecessor and learns that it moved up when that one goes.
     private string? _watchedAhead;
     private TakeOver? _takeOver;
     private ITimer? _leaseTimer;
@@ -84,11 +88,11 @@ public sealed class LeaderLatch : IAsyncDisposable
     /// <summary>Creates a latch (not started) on <paramref name="client"/>.</summary>
     /// <exception cref="ArgumentException">The path is missing or invalid.</exception>
     public LeaderLatch(RecoveringZooKeeperClient client, LeaderLatchOptions options)
-        : this(client, CheckOptions(options).Path, options.ParticipantId, ContenderNames.LatchName, options.CloseMode, options.SuspensionPolicy, options.LoggerFactory, options.TimeProvider)
+        : this(client, CheckOptions(options).Path, options.ParticipantId, ContenderNames.LatchName, options.CloseMode, options.SuspensionPolicy, options.LoggerFactory, options.TimeProvider, options.WatchTwoAhead)
     {
     }
 
-    internal LeaderLatch(RecoveringZooKeeperClient client, string path, string participantId, string lockName, LeaderLatchCloseMode closeMode, LeaderSuspensionPolicy policy, ILoggerFactory loggerFactory, TimeProvider time)
+    internal LeaderLatch(RecoveringZooKeeperClient client, string path, string participantId, string lockName, LeaderLatchCloseMode closeMode, LeaderSuspensionPolicy policy, ILoggerFactory loggerFactory, TimeProvider time, bool watchTwoAhead = false)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -107,6 +111,7 @@ public sealed class LeaderLatch : IAsyncDisposable
         _data = Encoding.UTF8.GetBytes(participantId);
         _closeMode = closeMode;
         _policy = policy;
+        _watchTwoAhead = watchTwoAhead;
         _time = time;
         _logger = loggerFactory.CreateLogger("Metrics.Coordination.ZooKeeper.Recipes.LeaderLatch");
         _nodeWatcher = OnNodeEvent;
@@ -596,7 +601,7 @@ public sealed class LeaderLatch : IAsyncDisposable
 
             EndTerm(LeadershipLossReason.NotFirst, notify: true);
             var predecessorPath = ContenderNames.JoinPath(_path, predecessor!);
-            var aheadPath = index >= 2 ? ContenderNames.JoinPath(_path, sorted[index - 2]) : null;
+            var aheadPath = _watchTwoAhead && index >= 2 ? ContenderNames.JoinPath(_path, sorted[index - 2]) : null;
 
             // Watches on nodes we no longer watch, and which still exist (a deleted node's watch has fired).
             foreach (var previous in (ReadOnlySpan<string?>)[_watchedPredecessor, _watchedAhead])
@@ -623,11 +628,12 @@ public sealed class LeaderLatch : IAsyncDisposable
                 await client.GetDataAsync(predecessorPath, _nodeWatcher, token).ConfigureAwait(false);
                 if (index == 1)
                 {
+                    // Our own list says the predecessor is first: its deletion makes us leader without a new list.
                     _takeOver = new TakeOver(client, ourPath, predecessorPath);
                 }
-                else
+                else if (aheadPath is not null)
                 {
-                    await client.GetDataAsync(aheadPath!, _nodeWatcher, token).ConfigureAwait(false);
+                    await client.GetDataAsync(aheadPath, _nodeWatcher, token).ConfigureAwait(false);
                 }
             }
             catch (NoNodeException)
@@ -787,13 +793,16 @@ public sealed class LeaderLatch : IAsyncDisposable
     /// <summary>
     /// The first half of closing, a plain method so nothing needs compiling before the delete is on the wire: the term
     /// ends before the node goes (the next contender may lead as soon as the deletion commits), then the delete is
-    /// queued at once (GuaranteedDeleteAsync runs synchronously up to queueing the request).
+    /// queued at once (GuaranteedDeleteAsync runs synchronously up to queueing the request); the term's bookkeeping,
+    /// its log message and the listeners come after that.
     /// </summary>
     private (Task<bool> Deleting, CancellationTokenSource? Bound) BeginClose(LeaderLatchCloseMode mode)
     {
         _takeOver = null;
         var term = _term;
-        var reason = EndTerm(LeadershipLossReason.Closed, notify: false);
+
+        // Not leader any more from here on (HasLeadership and the term's token), before the delete can commit.
+        term?.End();
         var client = _client;
 
         // Bounded: a disconnected client either reconnects or expires within its session timeout.
@@ -801,6 +810,7 @@ public sealed class LeaderLatch : IAsyncDisposable
         var deleting = client is not null && _ourPath is { } ours
             ? ProtectedCreate.GuaranteedDeleteAsync(client, ours, bound!.Token)
             : Task.FromResult(true);
+        var reason = EndTerm(LeadershipLossReason.Closed, notify: false);
 
         // Listeners hear about it after the delete is queued (their dispatcher and the writer would otherwise compete).
         if (term is not null && reason is { } r && mode == LeaderLatchCloseMode.NotifyLeader)
@@ -850,31 +860,48 @@ public sealed class LeaderLatch : IAsyncDisposable
     }
 
     /// <summary>
-    /// Compiles or runs once, at start, what a hand-over runs for the first time: becoming leader (term, log message,
-    /// the callback dispatcher's channel hop) and closing (up to the delete being queued). A process's first hand-over
-    /// otherwise paid for just-in-time compiling them on the spot (measured: tens of milliseconds on a loaded 2-core
-    /// machine, see benchmarks/README.md). Nothing is sent to the server and no listener is called. The library cannot
-    /// choose the application's ReadyToRun or tiering settings; this covers only the latch's own path.
+    /// Compiles or runs once, at start, what a hand-over runs for the first time: closing (up to the delete being
+    /// queued), becoming leader (term, log message, the callback dispatcher's channel hop), and the client's path for a
+    /// watch notification (read loop → watch table → dispatcher → our watcher), which a contender runs for the first
+    /// time when its predecessor goes. A process's first hand-over otherwise paid for just-in-time compiling them on the
+    /// spot (measured: tens of milliseconds on a loaded 2-core machine, and a JIT log of a cold process's take-over listed
+    /// about 20 methods of the notification path, see benchmarks/README.md). Nothing is sent to the server and no
+    /// listener is called. The library cannot choose the application's ReadyToRun or tiering settings; this covers only
+    /// the latch's own path.
     /// </summary>
     private async Task WarmUpAsync()
     {
-        const BindingFlags Flags = BindingFlags.Instance | BindingFlags.NonPublic;
+        const BindingFlags Flags = BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
         try
         {
-            foreach (var method in (ReadOnlySpan<MethodInfo?>)[
-                typeof(LeaderLatch).GetMethod(nameof(BeginTerm), Flags),
-                typeof(LeaderLatch).GetMethod(nameof(BeginClose), Flags),
-                typeof(LeaderLatch).GetMethod(nameof(TakeOverFrom), Flags),
-                typeof(LeaderLatch).GetMethod(nameof(CloseAsync), [typeof(LeaderLatchCloseMode)])])
+            // Ours: closing, becoming leader, taking over, and the small records they use.
+            foreach (var name in (ReadOnlySpan<string>)[nameof(BeginTerm), nameof(BeginClose), nameof(TakeOverFrom), nameof(EndTerm), nameof(CloseAsync)])
             {
-                if (method is not null)
-                {
-                    RuntimeHelpers.PrepareMethod(method.MethodHandle);
-                }
+                PrepareAll(typeof(LeaderLatch), name);
             }
+
+            PrepareAll(typeof(TakeOver), null);
+            PrepareAll(typeof(Callback), null);
+            PrepareAll(typeof(LatchEvent.Close), null);
+            PrepareAll(typeof(LatchEvent.Node), null);
+            PrepareAll(typeof(LeaderTerm), null);
+            PrepareAll(typeof(WatchedEvent), null);
+
+            // The client's: the notification's way to our watcher, and what closing reads or unsubscribes.
+            PrepareAll(typeof(ZooKeeperClient), nameof(ZooKeeperClient.OnNotification));
+            PrepareAll(typeof(ZooKeeperClient), "Invoke");
+            PrepareAll(typeof(ZooKeeperClient), "get_" + nameof(ZooKeeperClient.SessionTimeout));
+            PrepareAll(typeof(WatchManager), null);
+            PrepareAll(typeof(DispatchItem), null);
+            PrepareAll(typeof(ClientMetrics), nameof(ClientMetrics.WatchEvent));
+            PrepareAll(typeof(System.Diagnostics.Metrics.Counter<long>), "Add");
+            PrepareAll(typeof(System.Diagnostics.Metrics.Instrument<long>), "RecordMeasurement");
+            PrepareAll(typeof(RecoveringZooKeeperClient), "remove_" + nameof(RecoveringZooKeeperClient.StateChanged));
+            PrepareAll(typeof(RecoveringZooKeeperClient), "remove_" + nameof(RecoveringZooKeeperClient.SessionReplaced));
 
             new LeaderTerm(0, _path, _participantId, 0, _time.GetUtcNow(), new CancellationTokenSource()).End();
             LeaderLog.BecameLeader(NullLogger.Instance, _path, _participantId, _path, 0, 0);
+            LeaderLog.LostLeadership(NullLogger.Instance, _path, _participantId, LeadershipLossReason.Closed, 0);
             OnNodeEvent(new WatchedEvent(EventType.None, KeeperState.SyncConnected, null));
             _ = new LatchEvent.Node(new WatchedEvent(EventType.NodeDeleted, KeeperState.SyncConnected, _path));
 
@@ -896,6 +923,26 @@ public sealed class LeaderLatch : IAsyncDisposable
         catch (NotSupportedException)
         {
             // A runtime without a JIT (PlatformNotSupportedException): nothing to warm.
+        }
+
+        // Every method of `type` named `name` (all, constructors included, when null) that can be compiled as it stands. Names looked up by
+        // reflection that are not found (renamed, trimmed) are skipped: the warm-up only ever saves time.
+        static void PrepareAll([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods | DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.NonPublicConstructors)] Type type, string? name)
+        {
+            foreach (var method in name is null ? [.. type.GetMethods(Flags), .. type.GetConstructors(Flags & ~BindingFlags.Static)] : type.GetMethods(Flags).AsEnumerable<MethodBase>())
+            {
+                if ((name is null || method.Name == name) && !method.IsAbstract && !method.ContainsGenericParameters)
+                {
+                    try
+                    {
+                        RuntimeHelpers.PrepareMethod(method.MethodHandle, type.IsGenericType ? [.. type.GetGenericArguments().Select(t => t.TypeHandle)] : null);
+                    }
+                    catch (ArgumentException)
+                    {
+                        // Not preparable this way (e.g. an instantiation the runtime refuses): skipped.
+                    }
+                }
+            }
         }
     }
 

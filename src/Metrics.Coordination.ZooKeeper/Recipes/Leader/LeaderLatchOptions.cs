@@ -50,6 +50,27 @@ public sealed class LeaderLatchOptions
 
     /// <summary>The clock for term start times and retry delays. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// Whether a contender third or further back also watches the node two places ahead of it. Default: false.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Default (false), the standard recipe: each contender watches only its predecessor (the leader and the second in
+    /// line also their own node, which wakes no one else), so a deletion wakes exactly one contender. The second in
+    /// line whose last list showed its predecessor first leads as soon as that node is deleted, without listing the
+    /// children again. A contender that moved up to second without being told (the leader two ahead of it left) learns
+    /// it only when its predecessor goes, and then lists the children once before leading: one read round trip more
+    /// on that hand-over.
+    /// </para>
+    /// <para>
+    /// True: the deletion of a node also wakes the contender two places behind it, which lists again and so is ready to
+    /// take over without a list when its own predecessor goes. Every hand-over then skips the read round trip, at the
+    /// cost of two watches per contender and two contenders woken per deletion (each sending a list request to the
+    /// server at the moment of the hand-over). See benchmarks/README.md (leader election failover) for what it measured.
+    /// </para>
+    /// </remarks>
+    public bool WatchTwoAhead { get; set; }
 }
 
 /// <summary>Settings of a <see cref="LeaderSelector"/>.</summary>

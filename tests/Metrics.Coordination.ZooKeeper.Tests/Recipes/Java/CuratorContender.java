@@ -4,7 +4,9 @@
 // Arguments: <connectString> <latchPath> <participantId> <sessionTimeoutMs> [lock <sharedLogFile>]
 // With "lock" the program drives a Curator InterProcessMutex on <latchPath> instead of a LeaderLatch (see lockMode).
 // stdin commands (one per line): "close" (latch.close(), then exit), "exit" (exit without closing: the session
-// stays until the server expires it or the process dies).
+// stays until the server expires it or the process dies), "handover" (failover measurement: read the clock, call
+// latch.close(), then report that time as CLOSING, so the stdout write is outside the measured interval; the process
+// and its session stay until "quit", which closes the client and exits).
 // stdout events (one per line; times are System.nanoTime(), CLOCK_MONOTONIC on Linux, comparable with .NET's
 // Stopwatch.GetTimestamp() in other processes):
 //   READY <sessionId-hex>           connected and latch started
@@ -85,6 +87,14 @@ public final class CuratorContender {
                 emit("CLOSING " + System.nanoTime());
                 latch.close();
                 emit("CLOSED " + System.nanoTime());
+                client.close();
+                System.exit(0);
+            } else if (line.equals("handover")) {
+                long before = System.nanoTime();
+                latch.close();
+                emit("CLOSING " + before);
+                emit("CLOSED " + System.nanoTime());
+            } else if (line.equals("quit")) {
                 client.close();
                 System.exit(0);
             } else if (line.equals("exit")) {
