@@ -37,7 +37,9 @@ public class FailoverMeasurement
 
     // A replacement contender joins this long before the next close, so its start-up (JIT and class loading, the
     // latch's warm-up) does not share the 2 cores with the hand-over being measured (same for both implementations).
-    private const int SettleMs = 500;
+    // FAILOVER_SETTLE_MS overrides it (0: the earlier harness, which closed as soon as the queue was full again).
+    private static int SettleMs() =>
+        Environment.GetEnvironmentVariable("FAILOVER_SETTLE_MS") is { Length: > 0 } ms ? int.Parse(ms, CultureInfo.InvariantCulture) : 500;
     private const int TickMs = 1000; // ZooKeeperServerOptions' default tickTime
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
@@ -217,12 +219,18 @@ public class FailoverMeasurement
                 {
                     var group = groups[(trial + k) % groups.Count];
                     var prepared = await group.PrepareAsync(watcher);
-                    await Task.Delay(SettleMs);
+                    await Task.Delay(SettleMs());
 
                     // "handover": the contender reads the clock right before closing its latch and reports it after the
                     // call (outside the interval); it keeps its session until the trial is over (see CompleteAsync).
                     await prepared.Leader.SendAsync("handover");
                     var start = (await prepared.Leader.WaitForAsync("CLOSING", Wait)).Time!.Value;
+                    if (Environment.GetEnvironmentVariable("FAILOVER_LEADER_EXIT") == "1")
+                    {
+                        // Diagnosis: the earlier harness's leader closed its session and exited right after close.
+                        await prepared.Leader.SendAsync("quit");
+                    }
+
                     var result = await group.CompleteAsync(prepared, start);
                     results[group].Add(result);
                     await File.AppendAllTextAsync(log, string.Create(CultureInfo.InvariantCulture, $"{group.Impl}\t{serverKind}\t{trial}\t{result.LeaderSession}\t{result.NextSession}\t{start}\t{result.DeletedAt}\t{result.ElectedAt}\n"));
@@ -474,14 +482,14 @@ public class FailoverMeasurement
                 // A gracefully closed leader closes its session now (a killed one would leave it to expire during a later
                 // trial, a server write at a random moment).
                 await prepared.Leader.WaitForAsync("CLOSED", Wait);
-                await prepared.Leader.SendAsync("quit");
                 try
                 {
+                    await prepared.Leader.SendAsync("quit");
                     await prepared.Leader.WaitForExitAsync(TimeSpan.FromSeconds(20));
                 }
-                catch (TimeoutException)
+                catch (Exception ex) when (ex is TimeoutException or IOException)
                 {
-                    // Killed below.
+                    // Still running (killed below), or already gone (it was told to quit earlier).
                 }
             }
 
