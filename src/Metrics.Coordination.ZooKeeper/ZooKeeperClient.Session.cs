@@ -100,7 +100,7 @@ public sealed partial class ZooKeeperClient
                 // The state change (and None/SyncConnected to watchers) is queued before the loops start, so it
                 // precedes the catch-up notifications SetWatches2 triggers.
                 SetState(response.ReadOnly ? ZooKeeperState.ConnectedReadOnly : ZooKeeperState.Connected, null);
-                connection.Start(response.TimeoutMs, AuthPackets(), hadConnection ? SetWatchesBatches() : []);
+                connection.Start(response.SessionId, response.TimeoutMs, AuthPackets(), hadConnection ? SetWatchesBatches() : []);
                 _firstConnected.TrySetResult();
 
                 // While read-only, look for a read-write server in the background (like the Java client's pingRwServer).

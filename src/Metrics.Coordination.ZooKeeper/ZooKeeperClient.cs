@@ -603,6 +603,9 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The open connection, if any (tests inspect its receive thread).</summary>
+    internal ZooKeeperConnection? CurrentConnection => _connection;
+
     /// <summary>The client's clock (recipes time leases with it).</summary>
     internal TimeProvider Time => _time;
 

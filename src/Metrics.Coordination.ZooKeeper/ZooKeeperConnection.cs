@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 
@@ -10,30 +10,58 @@ namespace Metrics.Coordination.ZooKeeper;
 internal readonly record struct ConnectResponse(int TimeoutMs, long SessionId, byte[] Password, bool ReadOnly);
 
 /// <summary>
-/// One TCP connection to one server: the handshake, then one writer loop (drains the client's outgoing channel,
-/// assigns xids in send order, appends to the pending FIFO, batches frames into the pipe), one read loop (frames
-/// parsed in place from the pipe, replies matched FIFO by xid, special xids out of band) and one monitor loop (pings
-/// after a third of the timeout idle, read timeout after two thirds). Any failure (I/O, timeout, protocol violation)
-/// ends the connection once: every pending request fails with ConnectionLoss and <see cref="Completion"/> yields the
-/// reason. A connection is never resynchronized; the session makes a new one.
+/// One TCP connection to one server, on a blocking socket: the handshake (on a short-lived connect thread), then one
+/// receive thread (frames parsed in place from its buffer, replies matched FIFO by xid, special xids out of band), one
+/// writer loop (drains the client's outgoing channel, assigns xids in send order, appends to the pending FIFO, batches
+/// frames and sends them) and one monitor loop (pings after a third of the timeout idle, read timeout after two
+/// thirds). Any failure (I/O, timeout, protocol violation) ends the connection once: every pending request fails with
+/// ConnectionLoss and <see cref="Completion"/> yields the reason once every loop and thread has stopped. A connection
+/// is never resynchronized; the session makes a new one.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Why a thread and a blocking socket: a reply or notification read through the async socket path goes kernel →
+/// epoll thread → thread-pool worker → our parser. On a quiet 2-core machine the worker wake-up put our watch
+/// notification p99 at 2.4–3.2 ms where a client reading a blocking socket on its own thread (and kazoo, and the Java
+/// client's SendThread) stays at 0.5–0.9 ms (benchmarks/README.md, "Watch latency"). Here the kernel wakes the
+/// receive thread directly, and the parser hands notifications to the dispatcher thread and replies to the pool (both
+/// with continuations run asynchronously), so user code still never runs on the receive thread.
+/// </para>
+/// <para>
+/// The socket must stay blocking at the OS level: in .NET one async call on a socket makes its descriptor non-blocking
+/// for good and every later synchronous call is emulated on the epoll thread, which is the hop we remove. So connect,
+/// handshake and send are synchronous too. Connect and handshake run on their own short-lived thread, cancelled by
+/// closing the socket from a cancellation registration (that wakes a blocked connect, send or receive on Linux).
+/// Sends run on the writer loop (a thread-pool task that awaits the outgoing channel): a blocking send only copies into
+/// the kernel's send buffer (hundreds of KiB on loopback, autotuned) and returns at once, the writer hop measured
+/// ≤ 0.012 ms p99; it blocks only when the server stops reading, and then for at most the send timeout (two thirds of
+/// the session timeout, as the read timeout), after which the connection is lost. A dedicated writer thread would need a
+/// synchronous wake-up per request for no measured gain, so the writer stays a pool task.
+/// </para>
+/// </remarks>
 internal sealed class ZooKeeperConnection
 {
-    // Frames are copied into the pipe and flushed when the outgoing channel is momentarily empty, or every 64 KiB so a
-    // long burst (1,000 pipelined requests) reaches the server while later ones are still being encoded.
+    // Frames are batched in the scratch writer and sent when the outgoing channel is momentarily empty, or every 64 KiB
+    // so a long burst (1,000 pipelined requests) reaches the server while later ones are still being encoded.
     private const int FlushThreshold = 64 * 1024;
 
-    // Stack copies for a frame's 4-byte length and a reply header that straddle pipe segments.
+    // The receive buffer: 64 KiB holds a burst of ~1,000 small replies per receive call; a larger frame (up to
+    // MaxFrameSize) swaps in a bigger pooled buffer until the buffer drains, then the 64 KiB one comes back.
+    private const int ReceiveBufferBytes = 64 * 1024;
+
+    // Moving a partial frame to the front of the buffer is worth it once less than this is free at the end.
+    private const int MinReceiveBytes = 16 * 1024;
+
+    // A frame's 4-byte big-endian length.
     private const int LengthPrefix = 4;
 
     // ReplyHeader { int xid; long zxid; int err }.
     private const int ReplyHeaderBytes = 16;
 
+    // A ConnectResponse is 36 or 37 bytes; anything longer than this is not one (checked before waiting for its bytes).
+    private const int MaxConnectResponseBytes = 64;
+
     private readonly ZooKeeperClient _client;
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly PipeReader _reader;
-    private readonly PipeWriter _writer;
     private readonly JuteWriter _scratch = new();
     private readonly ChannelReader<Request> _outgoing;
     private readonly ChannelWriter<Request> _outgoingWriter;
@@ -44,25 +72,28 @@ internal sealed class ZooKeeperConnection
     private readonly Queue<Request> _pending = new();
     private readonly Queue<Request?> _authPending = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly long _openedAt;
+    private Socket? _socket;
+    private bool _connectCancelled;
+    private byte[]? _buffer;
+    private int _start;
+    private int _end;
     private bool _isFailed;
     private int _nextXid = 1;
     private long _lastSend;
     private long _lastReceive;
     private TimeSpan _pingInterval;
     private TimeSpan _readTimeout;
+    private Thread? _receiveThread;
     private Task? _run;
     private Task<Version?>? _serverVersion;
 
-    private ZooKeeperConnection(ZooKeeperClient client, Socket socket, HostAndPort server, Channel<Request> outgoing, byte[] chroot, int maxFrame, TimeProvider time)
+    private ZooKeeperConnection(ZooKeeperClient client, HostAndPort server, Channel<Request> outgoing, byte[] chroot, int maxFrame, TimeProvider time)
     {
         _client = client;
-        _socket = socket;
         Server = server;
-        _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
-        _writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         _outgoing = outgoing.Reader;
         _outgoingWriter = outgoing.Writer;
         _chroot = chroot;
@@ -70,9 +101,13 @@ internal sealed class ZooKeeperConnection
         _time = time;
         _openedAt = time.GetTimestamp();
         _lastSend = _lastReceive = _openedAt;
+        _buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
     }
 
     public HostAndPort Server { get; }
+
+    /// <summary>The receive thread once <see cref="Start"/> ran (tests check that it ends).</summary>
+    internal Thread? ReceiveThread => _receiveThread;
 
     /// <summary>The server's version, detected once per connection by <paramref name="detect"/> on first need (null: unknown).</summary>
     public Task<Version?> GetServerVersion(Func<HostAndPort, Task<Version?>> detect)
@@ -87,7 +122,7 @@ internal sealed class ZooKeeperConnection
         return task;
     }
 
-    /// <summary>Ends (with the reason) once the connection failed and every loop has stopped.</summary>
+    /// <summary>Ends (with the reason) once the connection failed and every loop and thread has stopped.</summary>
     public Task<Exception> Completion => (Task<Exception>?)_run ?? _failed.Task;
 
     public long LastReceiveTimestamp => Volatile.Read(ref _lastReceive);
@@ -105,7 +140,11 @@ internal sealed class ZooKeeperConnection
         }
     }
 
-    /// <summary>Opens a TCP connection and performs the handshake; throws on refusal, timeout, or a protocol error.</summary>
+    /// <summary>
+    /// Opens a TCP connection and performs the handshake on a connect thread; throws on refusal, a protocol error, or
+    /// <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> fires (the attempt's timeout),
+    /// which closes the socket and so unblocks the thread. Returns or throws only after that thread has finished.
+    /// </summary>
     public static async Task<(ZooKeeperConnection Connection, ConnectResponse Response)> ConnectAsync(
         ZooKeeperClient client,
         HostAndPort server,
@@ -120,36 +159,59 @@ internal sealed class ZooKeeperConnection
         bool readOnly,
         CancellationToken cancellationToken)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        ZooKeeperConnection? connection = null;
+        var connection = new ZooKeeperConnection(client, server, outgoing, chroot, maxFrame, time);
         try
         {
-            await socket.ConnectAsync(server.Host, server.Port, cancellationToken).ConfigureAwait(false);
-            connection = new ZooKeeperConnection(client, socket, server, outgoing, chroot, maxFrame, time);
-            var response = await connection.HandshakeAsync(lastZxid, timeoutMs, sessionId, password, readOnly, cancellationToken).ConfigureAwait(false);
+            // Resolved here, cancellably (an IP literal resolves without a lookup): the connect thread then only does
+            // work that closing the socket interrupts.
+            var addresses = await Dns.GetHostAddressesAsync(server.Host, cancellationToken).ConfigureAwait(false);
+            ConnectResponse response;
+            var attempt = RunOnThread(
+                "zk-connect " + server,
+                () => connection.ConnectAndHandshake(addresses, lastZxid, timeoutMs, sessionId, password, readOnly));
+            var registration = cancellationToken.UnsafeRegister(static state => ((ZooKeeperConnection)state!).CancelConnect(), connection);
+            try
+            {
+                response = await attempt.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException($"Connecting to {server} was cancelled (or timed out).", ex, cancellationToken);
+            }
+            finally
+            {
+                // Waits for a callback in progress: past this, the socket is closed only if the token fired.
+                registration.Dispose();
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
             return (connection, response);
         }
         catch
         {
-            if (connection is not null)
-            {
-                await connection.DisposeTransportAsync().ConfigureAwait(false);
-            }
-            else
-            {
-                socket.Dispose();
-            }
-
+            connection.DisposeTransport();
             throw;
         }
     }
 
-    /// <summary>Writes the preamble (auth packets, then SetWatches2 batches), then starts the loops.</summary>
-    public void Start(int negotiatedTimeoutMs, IReadOnlyList<Request> authPackets, IReadOnlyList<Request> setWatches)
+    /// <summary>Writes the preamble (auth packets, then SetWatches2 batches), then starts the receive thread and the loops.</summary>
+    public void Start(long sessionId, int negotiatedTimeoutMs, IReadOnlyList<Request> authPackets, IReadOnlyList<Request> setWatches)
     {
         var timeout = TimeSpan.FromMilliseconds(negotiatedTimeoutMs);
         _readTimeout = timeout * 2 / 3;
         _pingInterval = timeout / 3;
+
+        // A server that stops reading fails the connection after as long as a silent one does (SO_SNDTIMEO: a blocked
+        // send returns once it made no progress for this long).
+        try
+        {
+            _socket!.SendTimeout = (int)Math.Max(1, _readTimeout.TotalMilliseconds);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Failed already (the client is closing): the thread and loops started below end at once.
+        }
+
         lock (_lock)
         {
             foreach (var auth in authPackets)
@@ -167,17 +229,21 @@ internal sealed class ZooKeeperConnection
             }
         }
 
+        _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = $"zk-recv 0x{sessionId:x}" };
+        _receiveThread.UnsafeStart();
         _run = RunAsync();
     }
 
     /// <summary>Ends a connection whose loops never started (handshake answered "expired").</summary>
-    public async Task AbortAsync(Exception reason)
+    public Task AbortAsync(Exception reason)
     {
         Fail(reason);
         if (_run is null)
         {
-            await DisposeTransportAsync().ConfigureAwait(false);
+            DisposeTransport();
         }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>Ends the connection (once): fails pending requests with ConnectionLoss and stops the loops.</summary>
@@ -200,16 +266,22 @@ internal sealed class ZooKeeperConnection
         }
 
         _stop.Cancel();
-        try
+
+        // Closing the socket wakes the receive thread (and a writer blocked in send) with an error.
+        if (_socket is { } socket)
         {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception)
-        {
-            // Already closed by the peer.
+            try
+            {
+                socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception)
+            {
+                // Already closed by the peer.
+            }
+
+            socket.Dispose();
         }
 
-        _socket.Dispose();
         _outgoingWriter.TryWrite(Request.WakeupMarker);
 
         // The state turns Suspended before any caller sees its ConnectionLoss, so a caller that reacts by waiting
@@ -232,9 +304,32 @@ internal sealed class ZooKeeperConnection
         _failed.TrySetResult(reason);
     }
 
+    /// <summary>Runs <paramref name="work"/> on a new background thread; the task ends when the work does.</summary>
+    private static Task<T> RunOnThread<T>(string name, Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                done.TrySetResult(work());
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        thread.UnsafeStart();
+        return done.Task;
+    }
+
     private async Task<Exception> RunAsync()
     {
-        var loops = new[] { ReadLoopAsync(), WriteLoopAsync(), MonitorLoopAsync() };
+        var loops = new[] { _received.Task, WriteLoopAsync(), MonitorLoopAsync() };
         var reason = await _failed.Task.ConfigureAwait(false);
         try
         {
@@ -245,29 +340,72 @@ internal sealed class ZooKeeperConnection
             // Each loop reports its failure through Fail; nothing more to learn here.
         }
 
-        await DisposeTransportAsync().ConfigureAwait(false);
+        DisposeTransport();
         return reason;
     }
 
-    private async Task DisposeTransportAsync()
+    /// <summary>Closes the socket and returns the buffer; only once no thread uses them any more.</summary>
+    private void DisposeTransport()
     {
         _stop.Cancel();
-        await _reader.CompleteAsync().ConfigureAwait(false);
-        try
+        lock (_lock)
         {
-            await _writer.CompleteAsync().ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // Flushing leftovers into a closed socket.
+            _connectCancelled = true;
+            _socket?.Dispose();
         }
 
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
         _stop.Dispose();
     }
 
-    private async Task<ConnectResponse> HandshakeAsync(long lastZxid, int timeoutMs, long sessionId, byte[] password, bool readOnly, CancellationToken cancellationToken)
+    /// <summary>From the cancellation registration: closes the socket being connected (unblocks the connect thread).</summary>
+    private void CancelConnect()
     {
+        lock (_lock)
+        {
+            _connectCancelled = true;
+            _socket?.Dispose();
+        }
+    }
+
+    /// <summary>The connect thread: TCP connect (each resolved address in turn), then the handshake, all blocking.</summary>
+    private ConnectResponse ConnectAndHandshake(IPAddress[] addresses, long lastZxid, int timeoutMs, long sessionId, byte[] password, bool readOnly)
+    {
+        if (addresses.Length == 0)
+        {
+            throw new SocketException((int)SocketError.HostNotFound);
+        }
+
+        for (var i = 0; ; i++)
+        {
+            Socket socket;
+            lock (_lock)
+            {
+                if (_connectCancelled)
+                {
+                    throw new OperationCanceledException($"Connecting to {Server} was cancelled.");
+                }
+
+                _socket?.Dispose();
+                socket = _socket = new Socket(addresses[i].AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            }
+
+            try
+            {
+                socket.Connect(new IPEndPoint(addresses[i], Server.Port));
+                break;
+            }
+            catch (SocketException) when (i + 1 < addresses.Length)
+            {
+                // Try the next address.
+            }
+        }
+
         _scratch.Reset();
         _scratch.BeginFrame();
         _scratch.WriteInt(0); // protocolVersion
@@ -277,42 +415,43 @@ internal sealed class ZooKeeperConnection
         _scratch.WriteBuffer(password);
         _scratch.WriteBool(readOnly);
         _scratch.EndFrame();
-        _writer.Write(_scratch.Written);
+        SendAll(_scratch.Written);
         _scratch.Reset();
-        await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         // The Java client writes nothing more until the response arrives: a server that answers "expired" and closes
         // could otherwise reset the connection and lose that answer.
         while (true)
         {
-            var result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            if (TryTakeFrame(ref buffer, out var frame))
+            if (_end - _start >= LengthPrefix)
             {
-                var response = ParseConnectResponse(frame, Server);
-                _reader.AdvanceTo(buffer.Start);
-                Volatile.Write(ref _lastReceive, _time.GetTimestamp());
-                return response;
+                var length = BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(_start, LengthPrefix));
+                if (length is < 0 or > MaxConnectResponseBytes)
+                {
+                    throw new ZooKeeperProtocolException($"connect response of {length} bytes (expected 36 or 37)");
+                }
+
+                if (_end - _start - LengthPrefix >= length)
+                {
+                    var response = ParseConnectResponse(_buffer.AsSpan(_start + LengthPrefix, length), Server);
+                    _start += LengthPrefix + length;
+                    Volatile.Write(ref _lastReceive, _time.GetTimestamp());
+                    return response;
+                }
             }
 
-            _reader.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted)
+            var n = _socket!.Receive(_buffer!, _end, _buffer!.Length - _end, SocketFlags.None);
+            if (n == 0)
             {
                 throw new ConnectionLossException(null, requestSent: false, $"{Server} closed the connection during the handshake (it may be behind our last zxid 0x{lastZxid:x}, or read-only).");
             }
+
+            _end += n;
         }
     }
 
-    private static ConnectResponse ParseConnectResponse(ReadOnlySequence<byte> frame, HostAndPort server)
+    private static ConnectResponse ParseConnectResponse(ReadOnlySpan<byte> frame, HostAndPort server)
     {
-        Span<byte> copy = stackalloc byte[64];
-        if (frame.Length > copy.Length)
-        {
-            throw new ZooKeeperProtocolException($"connect response of {frame.Length} bytes (expected 36 or 37)");
-        }
-
-        frame.CopyTo(copy);
-        var reader = new JuteReader(copy[..(int)frame.Length]);
+        var reader = new JuteReader(frame);
         if (frame.Length == ReplyHeaderBytes)
         {
             // Not a ConnectResponse but a bare ReplyHeader {xid 0, zxid 0, err}: ZooKeeper 3.8 answers this way when it
@@ -333,55 +472,22 @@ internal sealed class ZooKeeperConnection
         return new ConnectResponse(timeout, sessionId, password, readOnly);
     }
 
-    /// <summary>Takes one complete frame body off the front of <paramref name="buffer"/>; checks the length first.</summary>
-    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> frame)
-    {
-        frame = default;
-        if (buffer.Length < LengthPrefix)
-        {
-            return false;
-        }
-
-        int length;
-        if (buffer.FirstSpan.Length >= LengthPrefix)
-        {
-            length = BinaryPrimitives.ReadInt32BigEndian(buffer.FirstSpan);
-        }
-        else
-        {
-            Span<byte> prefix = stackalloc byte[LengthPrefix];
-            buffer.Slice(0, LengthPrefix).CopyTo(prefix);
-            length = BinaryPrimitives.ReadInt32BigEndian(prefix);
-        }
-
-        if (length < 0 || length > _maxFrame)
-        {
-            throw new ZooKeeperProtocolException($"frame length {length} outside 0..{_maxFrame} (MaxFrameSize)");
-        }
-
-        if (buffer.Length < LengthPrefix + length)
-        {
-            return false;
-        }
-
-        frame = buffer.Slice(LengthPrefix, length);
-        buffer = buffer.Slice(LengthPrefix + length);
-        return true;
-    }
-
-    private async Task ReadLoopAsync()
+    /// <summary>
+    /// The receive thread: blocking receives into the buffer, every complete frame parsed in place (its length checked
+    /// against MaxFrameSize before it is trusted), until the connection fails or the server closes it.
+    /// </summary>
+    private void ReceiveLoop()
     {
         try
         {
+            var socket = _socket!;
             while (true)
             {
-                var result = await _reader.ReadAsync(_stop.Token).ConfigureAwait(false);
-                var buffer = result.Buffer;
                 var any = false;
-                while (!Volatile.Read(ref _isFailed) && TryTakeFrame(ref buffer, out var frame))
+                while (!Volatile.Read(ref _isFailed) && TryTakeFrame(out var offset, out var length))
                 {
                     any = true;
-                    ProcessFrame(frame);
+                    ProcessFrame(_buffer.AsSpan(offset, length));
                 }
 
                 if (Volatile.Read(ref _isFailed))
@@ -394,11 +500,14 @@ internal sealed class ZooKeeperConnection
                     Volatile.Write(ref _lastReceive, _time.GetTimestamp());
                 }
 
-                _reader.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
+                var buffer = _buffer!;
+                var n = socket.Receive(buffer, _end, buffer.Length - _end, SocketFlags.None);
+                if (n == 0)
                 {
                     throw new ConnectionLossException(null, requestSent: true, $"{Server} closed the connection.");
                 }
+
+                _end += n;
             }
         }
         catch (ZooKeeperProtocolException ex)
@@ -410,27 +519,82 @@ internal sealed class ZooKeeperConnection
         {
             Fail(ex);
         }
+        finally
+        {
+            _received.TrySetResult();
+        }
     }
 
-    private void ProcessFrame(ReadOnlySequence<byte> frame)
+    /// <summary>
+    /// Takes one complete frame body off the front of the buffer (its offset and length); checks the length first.
+    /// False when more bytes are needed: then there is room at the end of the buffer for the rest of the frame.
+    /// </summary>
+    private bool TryTakeFrame(out int offset, out int length)
     {
-        if (frame.IsSingleSegment)
+        offset = length = 0;
+        var buffer = _buffer!;
+        var available = _end - _start;
+        if (available >= LengthPrefix)
         {
-            ProcessFrame(frame.FirstSpan);
+            length = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(_start, LengthPrefix));
+            if (length < 0 || length > _maxFrame)
+            {
+                throw new ZooKeeperProtocolException($"frame length {length} outside 0..{_maxFrame} (MaxFrameSize)");
+            }
+
+            if (available - LengthPrefix >= length)
+            {
+                offset = _start + LengthPrefix;
+                _start += LengthPrefix + length;
+                return true;
+            }
+
+            MakeRoom(LengthPrefix + length);
+            return false;
+        }
+
+        if (available == 0)
+        {
+            _start = _end = 0;
+            if (buffer.Length > ReceiveBufferBytes)
+            {
+                // A large frame is done: back to the small buffer.
+                _buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        else if (buffer.Length - _end < MinReceiveBytes)
+        {
+            MakeRoom(buffer.Length);
+        }
+
+        return false;
+    }
+
+    /// <summary>Makes the buffer hold <paramref name="bytes"/> from the start of the unparsed data (compacts or grows it).</summary>
+    private void MakeRoom(int bytes)
+    {
+        var buffer = _buffer!;
+        if (buffer.Length - _start >= bytes && (_start == 0 || buffer.Length - _end >= MinReceiveBytes))
+        {
             return;
         }
 
-        var length = (int)frame.Length;
-        var rented = ArrayPool<byte>.Shared.Rent(length);
-        try
+        var unparsed = _end - _start;
+        if (bytes <= buffer.Length)
         {
-            frame.CopyTo(rented);
-            ProcessFrame(rented.AsSpan(0, length));
+            buffer.AsSpan(_start, unparsed).CopyTo(buffer);
         }
-        finally
+        else
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            var larger = ArrayPool<byte>.Shared.Rent(bytes);
+            buffer.AsSpan(_start, unparsed).CopyTo(larger);
+            _buffer = larger;
+            ArrayPool<byte>.Shared.Return(buffer);
         }
+
+        _start = 0;
+        _end = unparsed;
     }
 
     private void ProcessFrame(ReadOnlySpan<byte> body)
@@ -508,13 +672,13 @@ internal sealed class ZooKeeperConnection
 
                     if (_scratch.Length >= FlushThreshold)
                     {
-                        await FlushAsync().ConfigureAwait(false);
+                        Flush();
                     }
                 }
 
                 if (_scratch.Length > 0)
                 {
-                    await FlushAsync().ConfigureAwait(false);
+                    Flush();
                 }
 
                 if (Volatile.Read(ref _isFailed))
@@ -535,12 +699,31 @@ internal sealed class ZooKeeperConnection
         }
     }
 
-    private async ValueTask FlushAsync()
+    /// <summary>Sends the batch (blocking; see the class remarks for why that is fine on the writer loop).</summary>
+    private void Flush()
     {
-        _writer.Write(_scratch.Written);
+        SendAll(_scratch.Written);
         _scratch.Reset();
-        await _writer.FlushAsync(_stop.Token).ConfigureAwait(false);
         Volatile.Write(ref _lastSend, _time.GetTimestamp());
+    }
+
+    private void SendAll(ReadOnlySpan<byte> data)
+    {
+        var socket = _socket!;
+        while (!data.IsEmpty)
+        {
+            int sent;
+            try
+            {
+                sent = socket.Send(data, SocketFlags.None);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            {
+                throw new ConnectionLossException(null, requestSent: true, $"Sending to {Server} made no progress for {socket.SendTimeout} ms (two thirds of the session timeout): the server stopped reading.", ex);
+            }
+
+            data = data[sent..];
+        }
     }
 
     /// <summary>Encodes one request into the batch; false once the connection has failed (the request then fails unsent).</summary>
