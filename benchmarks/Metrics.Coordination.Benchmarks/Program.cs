@@ -8,6 +8,13 @@ if (args is ["zk-latency", ..])
     return 0;
 }
 
+if (args is ["zk-cpu", ..])
+{
+    // Not a BenchmarkDotNet job: see ZooKeeperThroughputCpu.
+    await Metrics.Coordination.Benchmarks.ZooKeeper.ZooKeeperThroughputCpu.RunAsync(args);
+    return 0;
+}
+
 // Measurement programs that are not BenchmarkDotNet benchmarks (one process per measurement).
 if (args is ["head-memory", .. var memoryArgs])
 {

@@ -22,10 +22,10 @@ internal readonly record struct ConnectResponse(int TimeoutMs, long SessionId, b
 /// <para>
 /// Why a thread and a blocking socket: a reply or notification read through the async socket path goes kernel →
 /// epoll thread → thread-pool worker → our parser. On a quiet 2-core machine the worker wake-up put our watch
-/// notification p99 at 2.4–3.2 ms where a client reading a blocking socket on its own thread (and kazoo, and the Java
-/// client's SendThread) stays at 0.5–0.9 ms (benchmarks/README.md, "Watch latency"). Here the kernel wakes the
-/// receive thread directly, and the parser hands notifications to the dispatcher thread and replies to the pool (both
-/// with continuations run asynchronously), so user code still never runs on the receive thread.
+/// notification p99 at 2.4–3.2 ms where a client reading a blocking socket on its own thread, and kazoo, stayed at
+/// 0.5–0.9 ms (benchmarks/README.md, "Watch latency"; the Java client too reads on its own I/O thread). Here the
+/// kernel wakes the receive thread directly, and the parser hands notifications to the dispatcher thread and replies
+/// to the pool (both with continuations run asynchronously), so user code still never runs on the receive thread.
 /// </para>
 /// <para>
 /// The socket must stay blocking at the OS level: in .NET one async call on a socket makes its descriptor non-blocking
@@ -35,8 +35,8 @@ internal readonly record struct ConnectResponse(int TimeoutMs, long SessionId, b
 /// Sends run on the writer loop (a thread-pool task that awaits the outgoing channel): a blocking send only copies into
 /// the kernel's send buffer (hundreds of KiB on loopback, autotuned) and returns at once, the writer hop measured
 /// ≤ 0.012 ms p99; it blocks only when the server stops reading, and then for at most the send timeout (two thirds of
-/// the session timeout, as the read timeout), after which the connection is lost. A dedicated writer thread would need a
-/// synchronous wake-up per request for no measured gain, so the writer stays a pool task.
+/// the session timeout, as the read timeout), after which the connection is lost. A dedicated writer thread would need
+/// a synchronous wake-up per request for no measured gain, so the writer stays a pool task.
 /// </para>
 /// </remarks>
 internal sealed class ZooKeeperConnection
@@ -141,9 +141,10 @@ internal sealed class ZooKeeperConnection
     }
 
     /// <summary>
-    /// Opens a TCP connection and performs the handshake on a connect thread; throws on refusal, a protocol error, or
-    /// <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> fires (the attempt's timeout),
-    /// which closes the socket and so unblocks the thread. Returns or throws only after that thread has finished.
+    /// Opens a TCP connection and performs the handshake on a connect thread; throws on refusal, a protocol error,
+    /// or <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> fires (the attempt's
+    /// timeout), which closes the socket and so unblocks the thread. Returns or throws only after that thread has
+    /// finished.
     /// </summary>
     public static async Task<(ZooKeeperConnection Connection, ConnectResponse Response)> ConnectAsync(
         ZooKeeperClient client,
