@@ -151,18 +151,44 @@ public class ConnectionIoTests : ServerFixture
     public async Task ServerKilled_ClientIsSuspended_ThenResumesTheSessionAfterRestart()
     {
         await using var server = await ZooKeeperServer.StartAsync();
-        var zk = await ConnectAsync(server.ConnectionString, TimeSpan.FromSeconds(20));
+        var clock = Stopwatch.StartNew();
+        var log = new TimedLog(clock);
+        try
+        {
+            await KilledAndRestartedAsync(server, log);
+        }
+        catch (Exception)
+        {
+            TestContext.Out.WriteLine($"failed after {clock.ElapsedMilliseconds} ms; client log:\n{string.Join("\n", log.Lines)}\nserver output:\n{server.Process?.Output}");
+            throw;
+        }
+    }
+
+    private async Task KilledAndRestartedAsync(ZooKeeperServer server, TimedLog log)
+    {
+        // Through a proxy whose port stays ours: while the server is down its port is free, and another fixture's
+        // listener (a black-holed proxy, a server starting) could take it and swallow a handshake; and a connect during
+        // the JVM's start-up could wait in its accept queue. The proxy refuses new connections until the restarted
+        // server serves, so every attempt meanwhile fails at once, as against a dead server.
+        await using var proxy = new TcpProxy(server.ClientPort);
+        var zk = await ConnectAsync(proxy.Endpoint, TimeSpan.FromSeconds(20), o => o.LoggerFactory = log);
         var path = "/killed-" + Guid.NewGuid().ToString("N");
         await zk.CreateAsync(path, Bytes("v"), CreateMode.Ephemeral);
         var session = zk.SessionId;
         var thread = zk.CurrentConnection!.ReceiveThread!;
 
+        log.Note("killing");
+        proxy.RefuseNewConnections = true;
         await server.KillAsync();
+        log.Note("killed");
         await Eventually(() => Task.FromResult(zk.State == ZooKeeperState.Suspended), TimeSpan.FromSeconds(10), "the killed server's connection is noticed");
         thread.Join(TimeSpan.FromSeconds(10)).Should().BeTrue("the dead connection's receive thread ends");
         await FluentActions.Awaiting(async () => await zk.GetDataAsync(path)).Should().ThrowAsync<ConnectionLossException>("nothing serves the session meanwhile");
 
+        log.Note("restarting");
         await server.RestartAsync();
+        log.Note("restarted");
+        proxy.RefuseNewConnections = false;
         await zk.WaitUntilConnectedAsync().WaitAsync(TimeSpan.FromSeconds(30));
         zk.SessionId.Should().Be(session, "a restarted server reloads the session with a fresh timeout");
         (await zk.GetDataAsync(path)).Data.Should().Equal(Bytes("v"));
@@ -317,5 +343,33 @@ public class ConnectionIoTests : ServerFixture
 
             _listener.Dispose();
         }
+    }
+
+    /// <summary>Client log lines with the milliseconds since the test started, printed when it fails.</summary>
+    private sealed class TimedLog(Stopwatch clock) : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+        public IEnumerable<string> Lines => _lines;
+
+        public void Note(string text) => _lines.Enqueue($"{clock.ElapsedMilliseconds,6} ms TEST {text}");
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _lines.Enqueue($"{clock.ElapsedMilliseconds,6} ms {eventId.Id} {formatter(state, exception)}{(exception is null ? string.Empty : " | " + exception.Message)}");
     }
 }
