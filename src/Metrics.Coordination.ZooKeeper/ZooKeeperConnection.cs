@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -11,7 +12,8 @@ internal readonly record struct ConnectResponse(int TimeoutMs, long SessionId, b
 
 /// <summary>
 /// One TCP connection to one server, on a blocking socket: the handshake (on a short-lived connect thread), then one
-/// receive thread (frames parsed in place from its buffer, replies matched FIFO by xid, special xids out of band), one
+/// receive thread (blocking receives into a <see cref="Pipe"/>, frames parsed in place from its buffer sequence,
+/// replies matched FIFO by xid, special xids out of band), one
 /// writer loop (drains the client's outgoing channel, assigns xids in send order, appends to the pending FIFO, batches
 /// frames and sends them) and one monitor loop (pings after a third of the timeout idle, read timeout after two
 /// thirds). Any failure (I/O, timeout, protocol violation) ends the connection once: every pending request fails with
@@ -45,12 +47,22 @@ internal sealed class ZooKeeperConnection
     // so a long burst (1,000 pipelined requests) reaches the server while later ones are still being encoded.
     private const int FlushThreshold = 64 * 1024;
 
-    // The receive buffer: 64 KiB holds a burst of ~1,000 small replies per receive call; a larger frame (up to
-    // MaxFrameSize) swaps in a bigger pooled buffer until the buffer drains, then the 64 KiB one comes back.
-    private const int ReceiveBufferBytes = 64 * 1024;
+    // The inbound pipe's segments: 64 KiB holds a burst of ~1,000 small replies per receive call; a larger frame (up
+    // to MaxFrameSize) spans segments and is copied out once whole.
+    private const int ReceiveSegmentBytes = 64 * 1024;
 
-    // Moving a partial frame to the front of the buffer is worth it once less than this is free at the end.
+    // Each receive asks the pipe for at least this much room (a new segment when less is left in the current one).
     private const int MinReceiveBytes = 16 * 1024;
+
+    // The receive thread is the pipe's only writer and only reader and runs both ends synchronously: no scheduler
+    // hops (inline), and no back-pressure (the thread consumes every complete frame before it receives again, so the
+    // pipe never holds more than one partial frame, at most MaxFrameSize).
+    private static readonly PipeOptions InboundOptions = new(
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: 0,
+        minimumSegmentSize: ReceiveSegmentBytes,
+        useSynchronizationContext: false);
 
     // A frame's 4-byte big-endian length.
     private const int LengthPrefix = 4;
@@ -74,12 +86,11 @@ internal sealed class ZooKeeperConnection
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
+    private readonly Pipe _inbound = new(InboundOptions);
     private readonly long _openedAt;
     private Socket? _socket;
     private bool _connectCancelled;
-    private byte[]? _buffer;
-    private int _start;
-    private int _end;
+    private bool _transportDisposed;
     private bool _isFailed;
     private int _nextXid = 1;
     private long _lastSend;
@@ -101,7 +112,6 @@ internal sealed class ZooKeeperConnection
         _time = time;
         _openedAt = time.GetTimestamp();
         _lastSend = _lastReceive = _openedAt;
-        _buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
     }
 
     public HostAndPort Server { get; }
@@ -345,7 +355,7 @@ internal sealed class ZooKeeperConnection
         return reason;
     }
 
-    /// <summary>Closes the socket and returns the buffer; only once no thread uses them any more.</summary>
+    /// <summary>Closes the socket and completes the inbound pipe (its buffers go back to the pool); only once no thread uses them any more.</summary>
     private void DisposeTransport()
     {
         _stop.Cancel();
@@ -353,13 +363,16 @@ internal sealed class ZooKeeperConnection
         {
             _connectCancelled = true;
             _socket?.Dispose();
+            if (_transportDisposed)
+            {
+                return;
+            }
+
+            _transportDisposed = true;
         }
 
-        if (_buffer is { } buffer)
-        {
-            _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _inbound.Reader.Complete();
+        _inbound.Writer.Complete();
 
         _stop.Dispose();
     }
@@ -421,33 +434,75 @@ internal sealed class ZooKeeperConnection
 
         // The Java client writes nothing more until the response arrives: a server that answers "expired" and closes
         // could otherwise reset the connection and lose that answer.
+        var reader = _inbound.Reader;
         while (true)
         {
-            if (_end - _start >= LengthPrefix)
+            if (reader.TryRead(out var result))
             {
-                var length = BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(_start, LengthPrefix));
-                if (length is < 0 or > MaxConnectResponseBytes)
+                var buffer = result.Buffer;
+                if (buffer.Length >= LengthPrefix)
                 {
-                    throw new ZooKeeperProtocolException($"connect response of {length} bytes (expected 36 or 37)");
+                    var length = ReadLength(buffer);
+                    if (length is < 0 or > MaxConnectResponseBytes)
+                    {
+                        throw new ZooKeeperProtocolException($"connect response of {length} bytes (expected 36 or 37)");
+                    }
+
+                    if (buffer.Length - LengthPrefix >= length)
+                    {
+                        Span<byte> copy = stackalloc byte[MaxConnectResponseBytes];
+                        buffer.Slice(LengthPrefix, length).CopyTo(copy);
+                        var response = ParseConnectResponse(copy[..length], Server);
+                        reader.AdvanceTo(buffer.GetPosition(LengthPrefix + length));
+                        Volatile.Write(ref _lastReceive, _time.GetTimestamp());
+                        return response;
+                    }
                 }
 
-                if (_end - _start - LengthPrefix >= length)
-                {
-                    var response = ParseConnectResponse(_buffer.AsSpan(_start + LengthPrefix, length), Server);
-                    _start += LengthPrefix + length;
-                    Volatile.Write(ref _lastReceive, _time.GetTimestamp());
-                    return response;
-                }
+                reader.AdvanceTo(buffer.Start, buffer.End);
             }
 
-            var n = _socket!.Receive(_buffer!, _end, _buffer!.Length - _end, SocketFlags.None);
-            if (n == 0)
+            if (Receive(_socket!) == 0)
             {
                 throw new ConnectionLossException(null, requestSent: false, $"{Server} closed the connection during the handshake (it may be behind our last zxid 0x{lastZxid:x}, or read-only).");
             }
-
-            _end += n;
         }
+    }
+
+    /// <summary>The big-endian frame length at the start of <paramref name="buffer"/> (at least 4 bytes long).</summary>
+    private static int ReadLength(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.FirstSpan.Length >= LengthPrefix)
+        {
+            return BinaryPrimitives.ReadInt32BigEndian(buffer.FirstSpan);
+        }
+
+        Span<byte> prefix = stackalloc byte[LengthPrefix];
+        buffer.Slice(0, LengthPrefix).CopyTo(prefix);
+        return BinaryPrimitives.ReadInt32BigEndian(prefix);
+    }
+
+    /// <summary>
+    /// One blocking receive straight into the inbound pipe's buffer, committed to the pipe; 0 when the server closed
+    /// the connection.
+    /// </summary>
+    private int Receive(Socket socket)
+    {
+        var writer = _inbound.Writer;
+        var n = socket.Receive(writer.GetMemory(MinReceiveBytes).Span, SocketFlags.None);
+        if (n > 0)
+        {
+            writer.Advance(n);
+
+            // Without back-pressure and with the inline scheduler a flush completes synchronously.
+            var flush = writer.FlushAsync(CancellationToken.None);
+            if (!flush.IsCompletedSuccessfully)
+            {
+                throw new InvalidOperationException("The inbound pipe's flush did not complete synchronously.");
+            }
+        }
+
+        return n;
     }
 
     private static ConnectResponse ParseConnectResponse(ReadOnlySpan<byte> frame, HostAndPort server)
@@ -474,21 +529,38 @@ internal sealed class ZooKeeperConnection
     }
 
     /// <summary>
-    /// The receive thread: blocking receives into the buffer, every complete frame parsed in place (its length checked
-    /// against MaxFrameSize before it is trusted), until the connection fails or the server closes it.
+    /// The receive thread: blocking receives into the inbound pipe, every complete frame parsed in place (its length
+    /// checked against MaxFrameSize before it is trusted), until the connection fails or the server closes it.
     /// </summary>
     private void ReceiveLoop()
     {
         try
         {
             var socket = _socket!;
+            var reader = _inbound.Reader;
             while (true)
             {
-                var any = false;
-                while (!Volatile.Read(ref _isFailed) && TryTakeFrame(out var offset, out var length))
+                if (reader.TryRead(out var result))
                 {
-                    any = true;
-                    ProcessFrame(_buffer.AsSpan(offset, length));
+                    var buffer = result.Buffer;
+                    var any = false;
+                    try
+                    {
+                        while (!Volatile.Read(ref _isFailed) && TryTakeFrame(ref buffer, out var frame))
+                        {
+                            any = true;
+                            ProcessFrame(frame);
+                        }
+                    }
+                    finally
+                    {
+                        reader.AdvanceTo(buffer.Start, buffer.End);
+                    }
+
+                    if (any)
+                    {
+                        Volatile.Write(ref _lastReceive, _time.GetTimestamp());
+                    }
                 }
 
                 if (Volatile.Read(ref _isFailed))
@@ -496,19 +568,10 @@ internal sealed class ZooKeeperConnection
                     return;
                 }
 
-                if (any)
-                {
-                    Volatile.Write(ref _lastReceive, _time.GetTimestamp());
-                }
-
-                var buffer = _buffer!;
-                var n = socket.Receive(buffer, _end, buffer.Length - _end, SocketFlags.None);
-                if (n == 0)
+                if (Receive(socket) == 0)
                 {
                     throw new ConnectionLossException(null, requestSent: true, $"{Server} closed the connection.");
                 }
-
-                _end += n;
             }
         }
         catch (ZooKeeperProtocolException ex)
@@ -526,76 +589,51 @@ internal sealed class ZooKeeperConnection
         }
     }
 
-    /// <summary>
-    /// Takes one complete frame body off the front of the buffer (its offset and length); checks the length first.
-    /// False when more bytes are needed: then there is room at the end of the buffer for the rest of the frame.
-    /// </summary>
-    private bool TryTakeFrame(out int offset, out int length)
+    /// <summary>Takes one complete frame body off the front of <paramref name="buffer"/>; checks the length first.</summary>
+    private bool TryTakeFrame(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> frame)
     {
-        offset = length = 0;
-        var buffer = _buffer!;
-        var available = _end - _start;
-        if (available >= LengthPrefix)
+        frame = default;
+        if (buffer.Length < LengthPrefix)
         {
-            length = BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(_start, LengthPrefix));
-            if (length < 0 || length > _maxFrame)
-            {
-                throw new ZooKeeperProtocolException($"frame length {length} outside 0..{_maxFrame} (MaxFrameSize)");
-            }
-
-            if (available - LengthPrefix >= length)
-            {
-                offset = _start + LengthPrefix;
-                _start += LengthPrefix + length;
-                return true;
-            }
-
-            MakeRoom(LengthPrefix + length);
             return false;
         }
 
-        if (available == 0)
+        var length = ReadLength(buffer);
+        if (length < 0 || length > _maxFrame)
         {
-            _start = _end = 0;
-            if (buffer.Length > ReceiveBufferBytes)
-            {
-                // A large frame is done: back to the small buffer.
-                _buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferBytes);
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
-        else if (buffer.Length - _end < MinReceiveBytes)
-        {
-            MakeRoom(buffer.Length);
+            throw new ZooKeeperProtocolException($"frame length {length} outside 0..{_maxFrame} (MaxFrameSize)");
         }
 
-        return false;
+        if (buffer.Length < LengthPrefix + length)
+        {
+            return false;
+        }
+
+        frame = buffer.Slice(LengthPrefix, length);
+        buffer = buffer.Slice(LengthPrefix + length);
+        return true;
     }
 
-    /// <summary>Makes the buffer hold <paramref name="bytes"/> from the start of the unparsed data (compacts or grows it).</summary>
-    private void MakeRoom(int bytes)
+    /// <summary>Parses one frame; one that spans pipe segments (a large reply) is copied into a pooled array first.</summary>
+    private void ProcessFrame(ReadOnlySequence<byte> frame)
     {
-        var buffer = _buffer!;
-        if (buffer.Length - _start >= bytes && (_start == 0 || buffer.Length - _end >= MinReceiveBytes))
+        if (frame.IsSingleSegment)
         {
+            ProcessFrame(frame.FirstSpan);
             return;
         }
 
-        var unparsed = _end - _start;
-        if (bytes <= buffer.Length)
+        var length = (int)frame.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            buffer.AsSpan(_start, unparsed).CopyTo(buffer);
+            frame.CopyTo(rented);
+            ProcessFrame(rented.AsSpan(0, length));
         }
-        else
+        finally
         {
-            var larger = ArrayPool<byte>.Shared.Rent(bytes);
-            buffer.AsSpan(_start, unparsed).CopyTo(larger);
-            _buffer = larger;
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(rented);
         }
-
-        _start = 0;
-        _end = unparsed;
     }
 
     private void ProcessFrame(ReadOnlySpan<byte> body)
