@@ -40,6 +40,7 @@ void Emit(string line)
 
 static long Now() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
+RuntimeTrace.StartIfAsked();
 var client = await RecoveringZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions
 {
     ConnectionString = connect,
@@ -112,6 +113,7 @@ while (Console.In.ReadLine() is { } line)
             JitMarker();
             break;
         case "quit":
+            RuntimeTrace.Instance?.Write();
             await client.DisposeAsync();
             return 0;
         case "exit":
@@ -160,7 +162,11 @@ internal sealed class Listener(Action<string> emit) : ILeaderLatchListener
 {
     private static long Now() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
-    public void IsLeader(LeaderTerm term) => emit(string.Create(CultureInfo.InvariantCulture, $"LEADER {Now()} {term.FencingToken:x}"));
+    public void IsLeader(LeaderTerm term)
+    {
+        RuntimeTrace.Instance?.Mark("LEADER");
+        emit(string.Create(CultureInfo.InvariantCulture, $"LEADER {Now()} {term.FencingToken:x}"));
+    }
 
     public void NotLeader(LeaderTerm term, LeadershipLossReason reason) => emit(string.Create(CultureInfo.InvariantCulture, $"NOTLEADER {Now()} {term.FencingToken:x} {reason}"));
 }
