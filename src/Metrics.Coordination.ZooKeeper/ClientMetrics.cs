@@ -54,7 +54,8 @@ internal sealed class ClientMetrics : IDisposable
 
     public void SessionExpired() => _expirations.Add(1, _clientTag);
 
-    public void WatchEvent() => _watchEvents.Add(1, _clientTag);
+    /// <summary>Counts <paramref name="count"/> watch events (0: a warm-up of the path, which changes nothing).</summary>
+    public void WatchEvent(int count = 1) => _watchEvents.Add(count, _clientTag);
 
     public void HandlerError() => _handlerErrors.Add(1, _clientTag);
 

@@ -7,7 +7,9 @@
 // and CLOSED once the delete is done; the process and its session stay until "quit" (close the session, exit 0), so
 // the session's closing and the process's exit do not share the machine with the hand-over being measured.
 // Environment: CONTENDER_WARMUP=1 runs one hand-over on a private path first; CONTENDER_WATCH_AHEAD=1 sets
-// LeaderLatchOptions.WatchTwoAhead.
+// LeaderLatchOptions.WatchTwoAhead; CONTENDER_TRACE=<dir> (diagnostics) records the runtime's JIT, type-load, R2R
+// binding, GC and thread-pool events with marks at "handover" and at IsLeader, written to <dir>/<pid>.trace on "quit"
+// (what a cold process does for the first time during a hand-over).
 // stdout (one event per line; times are Stopwatch timestamps in ns = CLOCK_MONOTONIC, comparable across processes):
 //   READY <sessionId-hex>
 //   LEADER <ns> <fencingToken-hex>
@@ -100,6 +102,7 @@ while (Console.In.ReadLine() is { } line)
                 await stop.CancelAsync();
                 await acting;
                 var before = Now();
+                RuntimeTrace.Instance?.Mark("HANDOVER");
                 var closing = latch.CloseAsync();
                 Emit("CLOSING " + before.ToString(CultureInfo.InvariantCulture));
                 await closing;

@@ -118,6 +118,33 @@ public class WatchTests : ServerFixture
     }
 
     [Test]
+    public async Task RehearseNotification_RunsTheWatcherOnTheDispatcher_NoWatchOnTheServer()
+    {
+        var zk = await ConnectAsync();
+        var path = UniquePath();
+        var log = new EventLog();
+        var thread = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var caller = Environment.CurrentManagedThreadId;
+        zk.RehearseNotification(path, e =>
+        {
+            log.Watcher(e);
+            thread.TrySetResult(Environment.CurrentManagedThreadId);
+        });
+
+        var seen = await log.WaitForAsync(e => e.Path == path);
+        seen.Type.Should().Be(EventType.NodeDeleted);
+        seen.State.Should().Be(KeeperState.SyncConnected);
+        (await thread.Task.WaitAsync(TimeSpan.FromSeconds(10))).Should().NotBe(caller, "watchers run on the client's dispatcher thread, not inline");
+        (await Server.FourLetterWordAsync("wchp")).Should().NotContain(path, "the rehearsal registers its watch locally only");
+
+        // One-shot, like a server notification's: a real deletion of a node at that path later does not call it again.
+        await zk.CreateAsync(path, Bytes(""));
+        await zk.DeleteAsync(path);
+        await Task.Delay(200);
+        log.Events.Should().ContainSingle();
+    }
+
+    [Test]
     public async Task RemoveWatches_DeliversRemovedEvent_AndStopsFiring()
     {
         var zk = await ConnectAsync();

@@ -75,6 +75,34 @@ public class LeaderLatchTests : ElectionFixture
     }
 
     [Test]
+    public async Task Start_WarmUpRehearsesAHandOver_LeavesNoTraceOnTheServerOrTheListeners()
+    {
+        var path = ElectionPath();
+        var client = await ConnectAsync();
+        var (latch, recorder) = await StartLatchAsync(client, path, "solo");
+        var term = await latch.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually(() => latch.WarmedUp.IsCompleted && !ReferenceEquals(latch.WarmedUp, Task.CompletedTask), TimeSpan.FromSeconds(30), "the warm-up starts after the first check and ends");
+        await latch.WarmedUp.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The rehearsal latch led and closed (its delete named a node that never existed): one child ever created under
+        // the election path, ours; the leader's own-node watch is the only watch; our listener heard one term.
+        var zk = client.Current;
+        (await zk.GetChildrenAsync(path)).Children.Should().Equal(term.NodePath[(path.Length + 1)..]);
+        (await zk.ExistsAsync(path))!.Value.Cversion.Should().Be(1, "no node other than ours was created or deleted under the election path");
+        await Eventually(async () => await TotalWatchesAsync() == 1, TimeSpan.FromSeconds(20), "the leader watches its own node, nothing else is watched");
+        recorder.Entries.Select(e => (e.IsLeader, e.Term.FencingToken)).Should().Equal((true, term.FencingToken));
+        latch.HasLeadership.Should().BeTrue();
+        latch.CurrentTerm.Should().BeSameAs(term);
+
+        // And it still works: a second contender takes over on close.
+        var (next, _) = await StartLatchAsync(await ConnectAsync(), path, "next");
+        await next.WarmedUp.WaitAsync(TimeSpan.FromSeconds(30));
+        await latch.CloseAsync();
+        (await next.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30))).FencingToken.Should().BeGreaterThan(term.FencingToken);
+        recorder.Entries.Select(e => (e.IsLeader, e.Reason)).Should().Equal((true, null), (false, LeadershipLossReason.Closed));
+    }
+
+    [Test]
     public async Task FiveLatches_WatchTwoAhead_EveryContenderReadyToTakeOver_TwoWatchesAtMost()
     {
         var path = ElectionPath();

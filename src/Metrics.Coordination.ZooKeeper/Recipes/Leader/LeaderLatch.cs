@@ -1,6 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Reflection;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using Metrics.Coordination.ZooKeeper.Recipes.Internal;
@@ -42,6 +39,9 @@ public sealed class LeaderLatch : IAsyncDisposable
     private readonly LeaderLatchCloseMode _closeMode;
     private readonly LeaderSuspensionPolicy _policy;
     private readonly bool _watchTwoAhead;
+
+    // A rehearsal latch (see WarmUpAsync) never contends: it takes over from an imaginary predecessor and closes.
+    private readonly bool _rehearsal;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     // Synchronous continuations: an event posted while the loop waits runs the loop inline on the posting thread (the
@@ -92,7 +92,7 @@ public sealed class LeaderLatch : IAsyncDisposable
     {
     }
 
-    internal LeaderLatch(RecoveringZooKeeperClient client, string path, string participantId, string lockName, LeaderLatchCloseMode closeMode, LeaderSuspensionPolicy policy, ILoggerFactory loggerFactory, TimeProvider time, bool watchTwoAhead = false)
+    internal LeaderLatch(RecoveringZooKeeperClient client, string path, string participantId, string lockName, LeaderLatchCloseMode closeMode, LeaderSuspensionPolicy policy, ILoggerFactory loggerFactory, TimeProvider time, bool watchTwoAhead = false, bool rehearsal = false)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -112,6 +112,7 @@ public sealed class LeaderLatch : IAsyncDisposable
         _closeMode = closeMode;
         _policy = policy;
         _watchTwoAhead = watchTwoAhead;
+        _rehearsal = rehearsal;
         _time = time;
         _logger = loggerFactory.CreateLogger("Metrics.Coordination.ZooKeeper.Recipes.LeaderLatch");
         _nodeWatcher = OnNodeEvent;
@@ -119,6 +120,9 @@ public sealed class LeaderLatch : IAsyncDisposable
 
     /// <summary>The election path.</summary>
     public string Path => _path;
+
+    /// <summary>The start-up warm-up (see <see cref="WarmUpAsync"/>) once it has begun; never faults. For tests.</summary>
+    internal Task WarmedUp { get; private set; } = Task.CompletedTask;
 
     /// <summary>The participant id.</summary>
     public string ParticipantId => _participantId;
@@ -349,10 +353,17 @@ public sealed class LeaderLatch : IAsyncDisposable
         {
             _client = await _holder.GetClientAsync(token).ConfigureAwait(false);
             _connected = _client.State == ZooKeeperState.Connected;
-            PostCheck();
+            if (_rehearsal)
+            {
+                RehearseTakeOver(_client);
+            }
+            else
+            {
+                PostCheck();
 
-            // After the first check (our node and place in the queue come first).
-            _events.Writer.TryWrite(new LatchEvent.WarmUp());
+                // After the first check (our node and place in the queue come first).
+                _events.Writer.TryWrite(new LatchEvent.WarmUp());
+            }
         }
         catch (OperationCanceledException)
         {
@@ -371,7 +382,12 @@ public sealed class LeaderLatch : IAsyncDisposable
                         close.Done.TrySetResult();
                         return;
                     case LatchEvent.WarmUp:
-                        await WarmUpAsync().ConfigureAwait(false);
+                        // In the background: the loop stays free for the election.
+                        if (_client is { } warmClient)
+                        {
+                            WarmedUp = WarmUpAsync(warmClient, token);
+                        }
+
                         break;
                     case LatchEvent.Check:
                         _checkQueued = false;
@@ -534,7 +550,7 @@ public sealed class LeaderLatch : IAsyncDisposable
     {
         _takeOver = null;
         var client = _client;
-        if (client is null || !_connected || token.IsCancellationRequested)
+        if (client is null || !_connected || token.IsCancellationRequested || _rehearsal)
         {
             return;
         }
@@ -590,12 +606,9 @@ public sealed class LeaderLatch : IAsyncDisposable
 
                 BeginTerm(client, ourPath);
 
-                // Watch our own node: if anyone deletes it, leadership ends at once.
-                if (await client.ExistsAsync(ourPath, _nodeWatcher, token).ConfigureAwait(false) is null)
-                {
-                    PostCheck();
-                }
-
+                // Watch our own node: if anyone deletes it, leadership ends at once. Queued now, not awaited here: the
+                // loop stays free, and the reply is handled by a method the warm-up ran (see WatchOwnNodeAsync).
+                _ = WatchOwnNodeAsync(client, ourPath, _nodeWatcher, token);
                 return;
             }
 
@@ -737,18 +750,60 @@ public sealed class LeaderLatch : IAsyncDisposable
         var term = new LeaderTerm(_ourCzxid, ourPath, _participantId, client.SessionId, _time.GetUtcNow(), new CancellationTokenSource());
         _termClient = client;
         _term = term;
-        LeaderLog.BecameLeader(_logger, _path, _participantId, ourPath, term.FencingToken, client.SessionId);
         _callbacks.Writer.TryWrite(new Callback(term, true, default));
-        List<TaskCompletionSource<LeaderTerm>> waiters;
+        ReleaseWaiters(term);
+
+        // After the listeners and waiters were released: an application logger's first message of a kind can cost a
+        // first-use formatting path, which should not delay them.
+        LeaderLog.BecameLeader(_logger, _path, _participantId, ourPath, term.FencingToken, client.SessionId);
+    }
+
+    private void ReleaseWaiters(LeaderTerm term)
+    {
+        TaskCompletionSource<LeaderTerm>[] waiters;
         lock (_lock)
         {
-            waiters = [.. _waiters];
+            if (_waiters.Count == 0)
+            {
+                return;
+            }
+
+            waiters = _waiters.ToArray();
             _waiters.Clear();
         }
 
         foreach (var waiter in waiters)
         {
             waiter.TrySetResult(term);
+        }
+    }
+
+    /// <summary>
+    /// Arms the exists-watch on our own node (a leader's, or with <paramref name="watcher"/> null, the warm-up's plain
+    /// exists). A node already gone queues a check; a failed request is left to the connection change that follows, or
+    /// retried later like a failed step.
+    /// </summary>
+    private async Task WatchOwnNodeAsync(ZooKeeperClient client, string path, Action<WatchedEvent>? watcher, CancellationToken token)
+    {
+        try
+        {
+            if (await client.ExistsAsync(path, watcher, token).ConfigureAwait(false) is null && watcher is not null)
+            {
+                _events.Writer.TryWrite(new LatchEvent.Check());
+            }
+        }
+        catch (ZooKeeperException ex) when (ex is ConnectionLossException or SessionExpiredException || ProtectedCreate.IsTerminal(client))
+        {
+            // The state change (reconnect, or a new session) triggers the next step.
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or OperationCanceledException)
+        {
+            // Replaced or closing.
+        }
+        catch (ZooKeeperException ex) when (watcher is not null)
+        {
+            LeaderLog.StepFailed(_logger, _path, RetryDelay.TotalMilliseconds, ex);
+            await RetryLaterAsync(token).ConfigureAwait(false);
         }
     }
 
@@ -860,90 +915,55 @@ public sealed class LeaderLatch : IAsyncDisposable
     }
 
     /// <summary>
-    /// Compiles or runs once, at start, what a hand-over runs for the first time: closing (up to the delete being
-    /// queued), becoming leader (term, log message, the callback dispatcher's channel hop), and the client's path for a
-    /// watch notification (read loop → watch table → dispatcher → our watcher), which a contender runs for the first
-    /// time when its predecessor goes. A process's first hand-over otherwise paid for just-in-time compiling them on the
-    /// spot (measured: tens of milliseconds on a loaded 2-core machine, and a JIT log of a cold process's take-over listed
-    /// about 20 methods of the notification path, see benchmarks/README.md). Nothing is sent to the server and no
-    /// listener is called. The library cannot choose the application's ReadyToRun or tiering settings; this covers only
-    /// the latch's own path.
+    /// Runs once, at start and in the background, what a hand-over runs for the first time in a process, so that a
+    /// contender's first take-over (in a long-running service usually its only one) and a leader's close do not pay for
+    /// first use on the spot: just-in-time compiling (async state machines and their generic instantiations, which
+    /// exist only once an await really waits), runtime type loads and the binding of precompiled framework methods.
+    /// Measured on cold contender processes: about 1 ms before a notification reached the latch, 1 ms before the
+    /// callback, and a closing leader compiling about 60 methods (several ms of CPU) while the server and the next
+    /// contender did the hand-over on the same cores. Done for real but without effect on the election: the leader's
+    /// own-node exists request (without a watch, on the election path), then a rehearsal latch on the same client,
+    /// which never contends: it takes over from an imaginary predecessor whose deletion is run through the client's
+    /// notification path locally (<see cref="ZooKeeperClient.RehearseNotification"/>), leads without listeners of
+    /// ours, and closes, deleting a node that does not exist (one delete the server answers with NoNode; the tree and
+    /// its watches are unchanged). The library cannot choose the application's ReadyToRun or tiering settings.
     /// </summary>
-    private async Task WarmUpAsync()
+    private async Task WarmUpAsync(ZooKeeperClient client, CancellationToken token)
     {
-        const BindingFlags Flags = BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
         try
         {
-            // Ours: closing, becoming leader, taking over, and the small records they use.
-            foreach (var name in (ReadOnlySpan<string>)[nameof(BeginTerm), nameof(BeginClose), nameof(TakeOverFrom), nameof(EndTerm), nameof(CloseAsync)])
+            await WatchOwnNodeAsync(client, _path, watcher: null, token).ConfigureAwait(false);
+            var rehearsal = new LeaderLatch(_holder, _path, _participantId, _lockName, LeaderLatchCloseMode.NotifyLeader, _policy, NullLoggerFactory.Instance, _time, _watchTwoAhead, rehearsal: true);
+            rehearsal.AddListener(RehearsalListener.Instance);
+            rehearsal.Start();
+            try
             {
-                PrepareAll(typeof(LeaderLatch), name);
+                // Not connected: no term, the close still runs (its delete waits for a connection, bounded).
+                await rehearsal.WaitForLeadershipAsync(token).WaitAsync(client.SessionTimeout, _time, token).ConfigureAwait(false);
             }
-
-            PrepareAll(typeof(TakeOver), null);
-            PrepareAll(typeof(Callback), null);
-            PrepareAll(typeof(LatchEvent.Close), null);
-            PrepareAll(typeof(LatchEvent.Node), null);
-            PrepareAll(typeof(LeaderTerm), null);
-            PrepareAll(typeof(WatchedEvent), null);
-
-            // The client's: the notification's way to our watcher, and what closing reads or unsubscribes.
-            PrepareAll(typeof(ZooKeeperClient), nameof(ZooKeeperClient.OnNotification));
-            PrepareAll(typeof(ZooKeeperClient), "Invoke");
-            PrepareAll(typeof(ZooKeeperClient), "get_" + nameof(ZooKeeperClient.SessionTimeout));
-            PrepareAll(typeof(WatchManager), null);
-            PrepareAll(typeof(DispatchItem), null);
-            PrepareAll(typeof(ClientMetrics), nameof(ClientMetrics.WatchEvent));
-            PrepareAll(typeof(System.Diagnostics.Metrics.Counter<long>), "Add");
-            PrepareAll(typeof(System.Diagnostics.Metrics.Instrument<long>), "RecordMeasurement");
-            PrepareAll(typeof(RecoveringZooKeeperClient), "remove_" + nameof(RecoveringZooKeeperClient.StateChanged));
-            PrepareAll(typeof(RecoveringZooKeeperClient), "remove_" + nameof(RecoveringZooKeeperClient.SessionReplaced));
-
-            new LeaderTerm(0, _path, _participantId, 0, _time.GetUtcNow(), new CancellationTokenSource()).End();
-            LeaderLog.BecameLeader(NullLogger.Instance, _path, _participantId, _path, 0, 0);
-            LeaderLog.LostLeadership(NullLogger.Instance, _path, _participantId, LeadershipLossReason.Closed, 0);
-            OnNodeEvent(new WatchedEvent(EventType.None, KeeperState.SyncConnected, null));
-            _ = new LatchEvent.Node(new WatchedEvent(EventType.NodeDeleted, KeeperState.SyncConnected, _path));
-
-            // The callback dispatcher's hop, with an item that calls no listener.
-            _callbacks.Writer.TryWrite(default);
-
-            // The delete path with a cancelled token: it stops before anything is queued.
-            if (_client is { } client)
+            finally
             {
-                using var cancelled = new CancellationTokenSource();
-                await cancelled.CancelAsync().ConfigureAwait(false);
-                await ProtectedCreate.GuaranteedDeleteAsync(client, _path, cancelled.Token).ConfigureAwait(false);
+                await rehearsal.CloseAsync().ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException or ZooKeeperException or ObjectDisposedException)
         {
-            // Expected: the warm-up's cancelled delete.
+            // Closing, or not connected: the warm-up only ever saves time.
         }
-        catch (NotSupportedException)
-        {
-            // A runtime without a JIT (PlatformNotSupportedException): nothing to warm.
-        }
+    }
 
-        // Every method of `type` named `name` (all, constructors included, when null) that can be compiled as it stands. Names looked up by
-        // reflection that are not found (renamed, trimmed) are skipped: the warm-up only ever saves time.
-        static void PrepareAll([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods | DynamicallyAccessedMemberTypes.PublicConstructors | DynamicallyAccessedMemberTypes.NonPublicConstructors)] Type type, string? name)
-        {
-            foreach (var method in name is null ? [.. type.GetMethods(Flags), .. type.GetConstructors(Flags & ~BindingFlags.Static)] : type.GetMethods(Flags).AsEnumerable<MethodBase>())
-            {
-                if ((name is null || method.Name == name) && !method.IsAbstract && !method.ContainsGenericParameters)
-                {
-                    try
-                    {
-                        RuntimeHelpers.PrepareMethod(method.MethodHandle, type.IsGenericType ? [.. type.GetGenericArguments().Select(t => t.TypeHandle)] : null);
-                    }
-                    catch (ArgumentException)
-                    {
-                        // Not preparable this way (e.g. an instantiation the runtime refuses): skipped.
-                    }
-                }
-            }
-        }
+    /// <summary>
+    /// The rehearsal latch's start (<see cref="WarmUpAsync"/>): second in line behind an imaginary predecessor, whose
+    /// deletion reaches this loop through the client's notification path and takes over (<see cref="TakeOverFrom"/>).
+    /// </summary>
+    private void RehearseTakeOver(ZooKeeperClient client)
+    {
+        var name = ContenderNames.JoinPath(_path, "_warm-up-" + Guid.NewGuid().ToString("N"));
+        var predecessor = name + "-a";
+        _ourPath = name + "-b";
+        _watchedPredecessor = predecessor;
+        _takeOver = new TakeOver(client, _ourPath, predecessor);
+        client.RehearseNotification(predecessor, _nodeWatcher);
     }
 
     private void FailWaiters()
@@ -990,6 +1010,20 @@ public sealed class LeaderLatch : IAsyncDisposable
                     LeaderLog.ListenerFailed(_logger, _path, callback.IsLeader ? nameof(ILeaderLatchListener.IsLeader) : nameof(ILeaderLatchListener.NotLeader), ex);
                 }
             }
+        }
+    }
+
+    /// <summary>The rehearsal latch's listener (the dispatcher's way to a listener, with nothing behind it).</summary>
+    private sealed class RehearsalListener : ILeaderLatchListener
+    {
+        public static readonly RehearsalListener Instance = new();
+
+        public void IsLeader(LeaderTerm term)
+        {
+        }
+
+        public void NotLeader(LeaderTerm term, LeadershipLossReason reason)
+        {
         }
     }
 
