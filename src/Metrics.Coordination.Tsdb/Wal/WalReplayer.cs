@@ -86,7 +86,8 @@ internal sealed class WalReplayer
         _totals = new WorkerTotals[_workers];
     }
 
-    public WalReplayResult Result => _result;
+    /// <summary>The counts and errors of the replay so far (filled in as records are applied).</summary>
+    public WalReplayResult Outcome => _result;
 
     /// <summary>Applies one record (decoded here; samples are batched). Throws <see cref="InvalidDataException"/> for an undecodable record, having applied nothing of it.</summary>
     public void Apply(ReadOnlySpan<byte> record, int segment, ILogger logger)

@@ -168,7 +168,7 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
 
     private static WalReplayResult ReplayInto(string walDirectory, WalReplayer state, ILogger logger)
     {
-        var result = state.Result;
+        var result = state.Outcome;
         if (!Directory.Exists(walDirectory))
         {
             return result;
@@ -249,7 +249,7 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
 
     private static WalReplayResult? ReplayReadOnlyInto(string walDirectory, WalReplayer state, ILogger logger)
     {
-        var result = state.Result;
+        var result = state.Outcome;
         if (!Directory.Exists(walDirectory))
         {
             return result;
@@ -448,7 +448,7 @@ internal sealed class WriteAheadLog : IHeadLog, IDisposable
         var before = 0L;
         while (reader.Next())
         {
-            state.Result.Records++;
+            state.Outcome.Records++;
             try
             {
                 state.Apply(reader.Record, index, logger);

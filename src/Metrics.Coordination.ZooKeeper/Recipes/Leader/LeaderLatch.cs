@@ -26,6 +26,13 @@ namespace Metrics.Coordination.ZooKeeper.Recipes;
 /// dispatcher on a suspension, before the loop catches up. Listener callbacks are delivered in order on a separate
 /// dispatcher, so a slow listener never delays the election.
 /// </para>
+/// <para>
+/// After its first check the latch rehearses a hand-over once, in the background, so that the process's first real
+/// take-over or close does not pay for first-use work (JIT compiling, type loading) on the spot: the next contender
+/// and the server would otherwise wait for it. The rehearsal sends one <c>exists</c> of the election path and one
+/// delete of a node under it that does not exist (the server answers NoNode); it creates nothing, leaves no watch and
+/// calls no listener.
+/// </para>
 /// </remarks>
 public sealed class LeaderLatch : IAsyncDisposable
 {
@@ -237,8 +244,8 @@ public sealed class LeaderLatch : IAsyncDisposable
     public Task CloseAsync(LeaderLatchCloseMode mode)
     {
         // Not async up to the Close event: posting it runs the loop inline (synchronous continuations), which ends the
-        // term and puts the delete on the wire before this returns. Keeping this part a plain method (warmed up at
-        // start, see WarmUp) keeps first-use JIT off the hand-over.
+        // term and puts the delete on the wire before this returns. Keeping this part a plain method (rehearsed at
+        // start, see WarmUpAsync) keeps first-use JIT off the hand-over.
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
             return _loop;
@@ -1030,7 +1037,7 @@ public sealed class LeaderLatch : IAsyncDisposable
     /// <summary>What a check of a contender second in line saw: its client, its node, the predecessor it watches.</summary>
     private sealed record TakeOver(ZooKeeperClient Client, string OurPath, string Predecessor);
 
-    /// <summary>A listener notification; <c>default</c> (no term) is the warm-up's item, which reaches no listener.</summary>
+    /// <summary>A listener notification (an item without a term reaches no listener).</summary>
     private readonly record struct Callback(LeaderTerm? Term, bool IsLeader, LeadershipLossReason Reason);
 
     private abstract record LatchEvent
