@@ -81,7 +81,7 @@ public class LeaderLatchTests : ElectionFixture
         var client = await ConnectAsync();
         var (latch, recorder) = await StartLatchAsync(client, path, "solo");
         var term = await latch.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        await Eventually(() => latch.WarmedUp.IsCompleted && !ReferenceEquals(latch.WarmedUp, Task.CompletedTask), TimeSpan.FromSeconds(30), "the warm-up starts after the first check and ends");
+        await Eventually(() => latch.Rehearsed == true, TimeSpan.FromSeconds(30), "the first latch of a client rehearses a hand-over after its first check");
         await latch.WarmedUp.WaitAsync(TimeSpan.FromSeconds(30));
 
         // The rehearsal latch led and closed (its delete named a node that never existed): one child ever created under
@@ -94,9 +94,15 @@ public class LeaderLatchTests : ElectionFixture
         latch.HasLeadership.Should().BeTrue();
         latch.CurrentTerm.Should().BeSameAs(term);
 
-        // And it still works: a second contender takes over on close.
+        // Once per client: a second latch on the same client does not rehearse again.
+        var (sibling, _) = await StartLatchAsync(client, ElectionPath(), "sibling");
+        await sibling.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually(() => sibling.Rehearsed is not null, TimeSpan.FromSeconds(30), "its warm-up ends");
+        sibling.Rehearsed.Should().BeFalse();
+
+        // And it still works: a second contender (its own client, so it rehearses too) takes over on close.
         var (next, _) = await StartLatchAsync(await ConnectAsync(), path, "next");
-        await next.WarmedUp.WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually(() => next.Rehearsed == true, TimeSpan.FromSeconds(30), "a latch on another client rehearses");
         await latch.CloseAsync();
         (await next.WaitForLeadershipAsync().WaitAsync(TimeSpan.FromSeconds(30))).FencingToken.Should().BeGreaterThan(term.FencingToken);
         recorder.Entries.Select(e => (e.IsLeader, e.Reason)).Should().Equal((true, null), (false, LeadershipLossReason.Closed));

@@ -32,6 +32,7 @@ public sealed class RecoveringZooKeeperClient : IAsyncDisposable
     private Task _replacing = Task.CompletedTask;
     private int _sessions = 1;
     private int _disposed;
+    private int _rehearsalClaimed;
 
     private RecoveringZooKeeperClient(ZooKeeperClient first, Func<CancellationToken, Task<ZooKeeperClient>> factory, ILoggerFactory loggerFactory, TimeProvider time)
     {
@@ -51,6 +52,16 @@ public sealed class RecoveringZooKeeperClient : IAsyncDisposable
 
     /// <summary>Raised (on a pool thread) after a new session replaced an expired one.</summary>
     public event EventHandler<ZooKeeperSessionReplaced>? SessionReplaced;
+
+    /// <summary>
+    /// Claims the start-up hand-over rehearsal of the leader latches on this client (one is enough: what it compiles and
+    /// loads is the process's); false when another latch has it. <see cref="ReleaseRehearsal"/> gives it back when it
+    /// could not run (not connected), so a later latch tries again.
+    /// </summary>
+    internal bool TryClaimRehearsal() => Interlocked.Exchange(ref _rehearsalClaimed, 1) == 0;
+
+    /// <summary>Gives back the rehearsal claimed with <see cref="TryClaimRehearsal"/>.</summary>
+    internal void ReleaseRehearsal() => Volatile.Write(ref _rehearsalClaimed, 0);
 
     /// <summary>The current client (its session may be suspended, or expired while a replacement is being opened).</summary>
     public ZooKeeperClient Current

@@ -27,7 +27,7 @@ namespace Metrics.Coordination.ZooKeeper.Recipes;
 /// dispatcher, so a slow listener never delays the election.
 /// </para>
 /// <para>
-/// After its first check the latch rehearses a hand-over once, in the background, so that the process's first real
+/// After its first check the first latch of a client rehearses a hand-over once, in the background, so that the process's first real
 /// take-over or close does not pay for first-use work (JIT compiling, type loading) on the spot: the next contender
 /// and the server would otherwise wait for it. The rehearsal sends one <c>exists</c> of the election path and one
 /// delete of a node under it that does not exist (the server answers NoNode); it creates nothing, leaves no watch and
@@ -130,6 +130,12 @@ public sealed class LeaderLatch : IAsyncDisposable
 
     /// <summary>The start-up warm-up (see <see cref="WarmUpAsync"/>) once it has begun; never faults. For tests.</summary>
     internal Task WarmedUp { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Once this latch's warm-up ended: whether it ran the hand-over rehearsal (the first latch of its client does);
+    /// null before. For tests.
+    /// </summary>
+    internal bool? Rehearsed { get; private set; }
 
     /// <summary>The participant id.</summary>
     public string ParticipantId => _participantId;
@@ -937,6 +943,14 @@ public sealed class LeaderLatch : IAsyncDisposable
     /// </summary>
     private async Task WarmUpAsync(ZooKeeperClient client, CancellationToken token)
     {
+        // Once per client: what the rehearsal compiles and loads serves every latch of the process.
+        if (!_holder.TryClaimRehearsal())
+        {
+            Rehearsed = false;
+            return;
+        }
+
+        var ran = false;
         try
         {
             await WatchOwnNodeAsync(client, _path, watcher: null, token).ConfigureAwait(false);
@@ -947,6 +961,7 @@ public sealed class LeaderLatch : IAsyncDisposable
             {
                 // Not connected: no term, the close still runs (its delete waits for a connection, bounded).
                 await rehearsal.WaitForLeadershipAsync(token).WaitAsync(client.SessionTimeout, _time, token).ConfigureAwait(false);
+                ran = true;
             }
             finally
             {
@@ -956,6 +971,14 @@ public sealed class LeaderLatch : IAsyncDisposable
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException or ZooKeeperException or ObjectDisposedException)
         {
             // Closing, or not connected: the warm-up only ever saves time.
+        }
+        finally
+        {
+            Rehearsed = ran;
+            if (!ran)
+            {
+                _holder.ReleaseRehearsal();
+            }
         }
     }
 
