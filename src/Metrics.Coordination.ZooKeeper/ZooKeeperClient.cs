@@ -637,13 +637,19 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
 
     internal void OnNotification(ref JuteReader reader) => OnNotification(ref reader, counted: 1);
 
-    private void OnNotification(ref JuteReader reader, int counted)
+    // `only` (a rehearsal): of the watchers the table yields, call that one alone.
+    private void OnNotification(ref JuteReader reader, int counted, Action<WatchedEvent>? only = null)
     {
         var type = (EventType)reader.ReadInt();
         var state = (KeeperState)reader.ReadInt();
         var path = reader.ReadPath(_chrootBytes) ?? throw new ZooKeeperProtocolException("notification without a path");
         _metrics.WatchEvent(counted);
         var watchers = _watches.Materialize(type, path);
+        if (only is not null && watchers is not null)
+        {
+            watchers = watchers.Contains(only) ? [only] : null;
+        }
+
         if (watchers is not null)
         {
             Post(new DispatchItem(new WatchedEvent(type, state, path), null, watchers, null));
@@ -657,17 +663,29 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable
     /// method binding, measured up to ~1.5 ms on a cold process). The watch is registered locally only, so nothing is
     /// sent and no server watch exists for it; pass a path nothing else watches. Not counted as a watch event.
     /// </summary>
-    internal void RehearseNotification(string path, Action<WatchedEvent> watcher)
+    internal void RehearseNotification(string path, Action<WatchedEvent> watcher) => Rehearse(path, EventType.NodeDeleted, watcher, alone: false);
+
+    /// <summary>
+    /// Like <see cref="RehearseNotification(string, Action{WatchedEvent})"/>, for a <see cref="EventType.NodeDataChanged"/>
+    /// notification that reaches <paramref name="watcher"/> alone: the watch table is consulted as for a server
+    /// notification (including its walk up the ancestors for persistent-recursive watches, which a subtree watcher's
+    /// real notifications take), but the other watchers it finds there (an application's recursive watch on an
+    /// ancestor, or <paramref name="watcher"/>'s own found twice) are not called, so the rehearsal reaches nobody else.
+    /// Pass a unique path no one-shot watch is set on. Not counted as a watch event; nothing is sent.
+    /// </summary>
+    internal void RehearseDataChange(string path, Action<WatchedEvent> watcher) => Rehearse(path, EventType.NodeDataChanged, watcher, alone: true);
+
+    private void Rehearse(string path, EventType type, Action<WatchedEvent> watcher, bool alone)
     {
         _watches.Add(WatchRegistration.Data, path, watcher);
         var serverPath = Encoding.UTF8.GetBytes(_chroot is null ? path : _chroot + path);
         var frame = new byte[12 + serverPath.Length];
-        BinaryPrimitives.WriteInt32BigEndian(frame, (int)EventType.NodeDeleted);
+        BinaryPrimitives.WriteInt32BigEndian(frame, (int)type);
         BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(4), (int)KeeperState.SyncConnected);
         BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(8), serverPath.Length);
         serverPath.CopyTo(frame.AsSpan(12));
         var reader = new JuteReader(frame);
-        OnNotification(ref reader, counted: 0);
+        OnNotification(ref reader, counted: 0, alone ? watcher : null);
     }
 
     internal void OnAuthReply(Request? waiter, ErrorCode error, ZooKeeperConnection connection)

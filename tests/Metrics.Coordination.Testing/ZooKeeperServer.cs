@@ -53,7 +53,7 @@ public sealed class ZooKeeperServer : IAsyncDisposable
     public const string InstallHint = "apt-get install -y --no-install-recommends zookeeper libslf4j-java";
 
     /// <summary>The four-letter words the server allows.</summary>
-    public const string FourLetterWords = "ruok,stat,mntr,srvr,cons,wchs";
+    public const string FourLetterWords = "ruok,stat,mntr,srvr,cons,wchs,wchp";
 
     private const int StartAttempts = 3;
 

@@ -1,8 +1,7 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using System.Text;
+using Metrics.Coordination.Testing;
 using Metrics.Coordination.ZooKeeper;
 using Metrics.Coordination.ZooKeeper.Recipes;
 
@@ -15,7 +14,8 @@ namespace Metrics.Coordination.Benchmarks.ZooKeeper;
 /// with no machinery at all: blocking sockets read by the measuring thread itself (one thread wake-up per event), no
 /// pipes, no thread pool, no dispatcher. Each of our rounds is followed by a floor round on the same server, so both
 /// see the same load at the same moment; the difference between the two is what our client adds. kazoo (Python, its
-/// own I/O and callback threads) runs against the same server as a second reference.
+/// own I/O and callback threads) runs against the same server as a second reference. The floor's session,
+/// <see cref="BlockingZooKeeperSession"/>, is the test-support project's, compiled in from its source file (see the csproj).
 /// </summary>
 internal static class ZooKeeperLatencyFloor
 {
@@ -86,8 +86,8 @@ internal static class ZooKeeperLatencyFloor
             firedAt = Stopwatch.GetTimestamp();
             fired.TrySetResult();
         };
-        using var rawWatcher = RawSession.Connect(server.Port);
-        using var rawSetter = RawSession.Connect(server.Port);
+        using var rawWatcher = BlockingZooKeeperSession.Connect(server.Port);
+        using var rawSetter = BlockingZooKeeperSession.Connect(server.Port);
         var ours = new List<double>(rounds);
         var floor = new List<double>(rounds);
         for (var i = 0; i < rounds + (rounds / 10); i++)
@@ -138,7 +138,7 @@ internal static class ZooKeeperLatencyFloor
         var round = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var expected = -1;
         var remaining = 0;
-        var raw = Enumerable.Range(0, WatcherCount).Select(_ => RawSession.Connect(server.Port)).ToArray();
+        var raw = Enumerable.Range(0, WatcherCount).Select(_ => BlockingZooKeeperSession.Connect(server.Port)).ToArray();
         try
         {
             for (var w = 0; w < WatcherCount; w++)
@@ -282,93 +282,6 @@ internal static class ZooKeeperLatencyFloor
         finally
         {
             File.Delete(file);
-        }
-    }
-
-    /// <summary>A bare blocking-socket ZooKeeper session: handshake, getData, setData, frames read by the caller's thread.</summary>
-    private sealed class RawSession : IDisposable
-    {
-        private readonly Socket _socket;
-        private readonly byte[] _buffer = new byte[4096];
-        private int _xid;
-
-        private RawSession(Socket socket) => _socket = socket;
-
-        public static RawSession Connect(int port)
-        {
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            socket.Connect("127.0.0.1", port);
-            var session = new RawSession(socket);
-
-            // ConnectRequest { protocolVersion 0, lastZxidSeen 0, timeOut 30000, sessionId 0, passwd (16 zero bytes), readOnly false }.
-            var body = new byte[4 + 8 + 4 + 8 + 4 + 16 + 1];
-            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(12), 30000);
-            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(24), 16);
-            session.Send(body);
-            session.ReadFrame();
-            return session;
-        }
-
-        public void GetData(string path, bool watch) => Send(Request(4, path, [watch ? (byte)1 : (byte)0]));
-
-        public void SetData(string path, int value)
-        {
-            // data (a 4-byte buffer), then version -1.
-            var tail = new byte[4 + 4 + 4];
-            BinaryPrimitives.WriteInt32BigEndian(tail, 4);
-            BinaryPrimitives.WriteInt32BigEndian(tail.AsSpan(4), value);
-            BinaryPrimitives.WriteInt32BigEndian(tail.AsSpan(8), -1);
-            Send(Request(5, path, tail));
-        }
-
-        /// <summary>Reads one frame and returns its xid (-1: a notification).</summary>
-        public int ReadFrame()
-        {
-            ReadExactly(_buffer.AsSpan(0, 4));
-            var length = BinaryPrimitives.ReadInt32BigEndian(_buffer);
-            if (length < 4 || length > _buffer.Length)
-            {
-                throw new InvalidOperationException($"unexpected frame length {length}");
-            }
-
-            ReadExactly(_buffer.AsSpan(0, length));
-            return BinaryPrimitives.ReadInt32BigEndian(_buffer);
-        }
-
-        public void Dispose() => _socket.Dispose();
-
-        private byte[] Request(int opCode, string path, byte[] tail)
-        {
-            var pathBytes = Encoding.UTF8.GetBytes(path);
-            var body = new byte[4 + 4 + 4 + pathBytes.Length + tail.Length];
-            BinaryPrimitives.WriteInt32BigEndian(body, ++_xid);
-            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(4), opCode);
-            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(8), pathBytes.Length);
-            pathBytes.CopyTo(body, 12);
-            tail.CopyTo(body, 12 + pathBytes.Length);
-            return body;
-        }
-
-        private void Send(byte[] body)
-        {
-            var frame = new byte[4 + body.Length];
-            BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
-            body.CopyTo(frame, 4);
-            _socket.Send(frame);
-        }
-
-        private void ReadExactly(Span<byte> span)
-        {
-            while (span.Length > 0)
-            {
-                var n = _socket.Receive(span);
-                if (n == 0)
-                {
-                    throw new EndOfStreamException("The server closed the raw session.");
-                }
-
-                span = span[n..];
-            }
         }
     }
 }

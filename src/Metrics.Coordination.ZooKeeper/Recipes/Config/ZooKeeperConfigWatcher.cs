@@ -26,6 +26,14 @@ namespace Metrics.Coordination.ZooKeeper.Recipes;
 /// change-visible latency is made of). A handler that takes long holds up the next read: changes made meanwhile are
 /// coalesced and read once it returns. A handler must not block waiting for this watcher's next change.
 /// </para>
+/// <para>
+/// Once loaded, the watcher rehearses a change in the background (see <c>RehearseChange</c>): a notification runs
+/// through the client's notification path and this watcher's, and the node is read again the way a real change reads
+/// it. The read finds the version already held, so no event is raised, the parser is not called and nothing is
+/// written; the server sees one more read. Without it, the first real change after start paid for first-use work on
+/// the spot (~50 methods compiled and as many runtime types and entry points loaded, several milliseconds on a busy
+/// machine), and a config that rarely changes sees little else.
+/// </para>
 /// </remarks>
 public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
 {
@@ -49,7 +57,9 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
 
     // Loop-owned state: last parsed Stat per path (also for versions that failed, so one bad version is reported once).
     private readonly Dictionary<string, Stat> _seen = new(StringComparer.Ordinal);
-    private ImmutableDictionary<string, ConfigNode<T>> _nodes = ImmutableDictionary.Create<string, ConfigNode<T>>(StringComparer.Ordinal);
+    // Values compared by reference: every version is a new ConfigNode, and SetItem's comparison of the old and the new
+    // node then calls neither the record's member-wise Equals nor T's (user code, first compiled on the first update).
+    private ImmutableDictionary<string, ConfigNode<T>> _nodes = ImmutableDictionary.Create<string, ConfigNode<T>>(StringComparer.Ordinal, ReferenceEqualityComparer.Instance);
     private ImmutableDictionary<string, ConfigParseError> _errors = ImmutableDictionary.Create<string, ConfigParseError>(StringComparer.Ordinal);
     private ConfigParseError? _lastError;
     private string? _resyncReason = "initial load";
@@ -63,6 +73,15 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
     private bool _idle;
     private ZooKeeperClient? _client;
     private readonly Task _loop;
+
+    // The start-up rehearsal (RehearseChange). _warmUpDue is the loop's; the rest is guarded by _lock: the notification
+    // path that stands for a change of _rehearsalTarget until OnWatch has seen it, and whether the read it queued is
+    // still to be taken by the loop (the round that takes it completes _warmedUp).
+    private bool _warmUpDue = true;
+    private string? _rehearsalPath;
+    private string? _rehearsalTarget;
+    private bool _rehearsalQueued;
+    private readonly TaskCompletionSource _warmedUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates the watcher and starts loading; see <see cref="WaitForInitialLoadAsync(TimeSpan, CancellationToken)"/>.</summary>
     /// <param name="source">Where the watcher gets its (renewed) client.</param>
@@ -135,6 +154,9 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
     /// <summary>Whether the initial load has finished.</summary>
     public bool IsLoaded => _initialLoad.Task.IsCompletedSuccessfully;
 
+    /// <summary>Completes when the start-up rehearsal's read was applied (or the watcher was disposed first). For tests.</summary>
+    internal Task WarmedUp => _warmedUp.Task;
+
     /// <summary>
     /// Waits until the first read of the node (or subtree) has finished and returns <see cref="Current"/> (null when
     /// the node does not exist).
@@ -202,6 +224,7 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
         }
 
         _initialLoad.TrySetCanceled();
+        _warmedUp.TrySetResult();
         _metrics.Dispose();
     }
 
@@ -229,6 +252,15 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
 
         lock (_lock)
         {
+            var path = e.Path ?? _path;
+            if (_rehearsalPath is not null && string.Equals(path, _rehearsalPath, StringComparison.Ordinal))
+            {
+                // The start-up rehearsal: it stands for a change of the node it names (RehearseChange).
+                path = _rehearsalTarget!;
+                _rehearsalPath = null;
+                _rehearsalQueued = true;
+            }
+
             if (_mode == ConfigWatchMode.Node && _idle && _resyncReason is null && _prefetch is null && !_stop.IsCancellationRequested
                 && Volatile.Read(ref _client) is { State: ZooKeeperState.Connected } client)
             {
@@ -238,7 +270,7 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
             }
             else
             {
-                _dirty.Add(_mode == ConfigWatchMode.Node ? _path : e.Path ?? _path);
+                _dirty.Add(_mode == ConfigWatchMode.Node ? _path : path);
             }
         }
 
@@ -276,9 +308,12 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
             string? resync;
             List<string>? dirty = null;
             ValueTask<DataResult>? prefetch;
+            bool rehearsed;
             lock (_lock)
             {
                 _idle = false;
+                rehearsed = _rehearsalQueued;
+                _rehearsalQueued = false;
                 prefetch = _prefetch;
                 _prefetch = null;
                 resync = _resyncReason;
@@ -362,6 +397,13 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
                 await Task.Delay(_retryDelay, _time, token).ConfigureAwait(false);
                 continue;
             }
+            finally
+            {
+                if (rehearsed)
+                {
+                    _warmedUp.TrySetResult();
+                }
+            }
 
             // Idle only when nothing is pending; a wake-up token left from work already done is dropped first.
             _wakeup.Reader.TryRead(out _);
@@ -375,11 +417,43 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
                 _idle = true;
             }
 
+            // Idle for the first time after the initial load: the moment a real change would find the loop in.
+            if (_warmUpDue && _initialLoad.Task.IsCompletedSuccessfully && _client is { State: ZooKeeperState.Connected } loaded)
+            {
+                _warmUpDue = false;
+                RehearseChange(loaded);
+            }
+
             if (!await _wakeup.Reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// The start-up warm-up: a change notification for a node already held, run through the real code (the client's
+    /// notification parse, watch table and dispatcher thread, <see cref="OnWatch"/>, in node mode the getData it starts
+    /// at once with the watch re-armed, in subtree mode the loop's <see cref="RefreshAsync"/>, then
+    /// <see cref="Apply"/>), so that the first real change does not pay for compiling and loading it. The notification
+    /// is local (<see cref="ZooKeeperClient.RehearseDataChange"/>: nothing sent, no server watch, no other watcher
+    /// called) and names a unique path below ours that <see cref="OnWatch"/> maps to the node it stands for: in node
+    /// mode ours, in subtree mode a cached node (or ours). The read finds the version already held (Apply skips it: no
+    /// event, no parse); a version written meanwhile is a real change and is reported as one. A node that is absent
+    /// is read as absent (no event either). Re-arming the one-shot watch in node mode adds no server watch: the server
+    /// keeps one per session and path.
+    /// </summary>
+    private void RehearseChange(ZooKeeperClient client)
+    {
+        var target = _mode == ConfigWatchMode.Node ? _path : _nodes.Keys.FirstOrDefault() ?? _path;
+        var path = (_path == "/" ? string.Empty : _path) + "/.config-warm-up-" + Guid.NewGuid().ToString("N");
+        lock (_lock)
+        {
+            _rehearsalPath = path;
+            _rehearsalTarget = target;
+        }
+
+        client.RehearseDataChange(path, _watcher);
     }
 
     /// <summary>Applies a read started by <see cref="OnWatch"/>; false when the node was absent (the caller re-reads with an exists watch).</summary>

@@ -1,8 +1,6 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
+using Metrics.Coordination.Testing;
 using Metrics.Coordination.ZooKeeper.Recipes;
 
 namespace Metrics.Coordination.ZooKeeper.Tests.Recipes.Config;
@@ -29,7 +27,14 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes.Config;
 /// (what zk-latency does) warm the server's request path and part of ours, but not the watch path: knobs for such
 /// experiments (environment): CONFIG_LATENCY_WARMUP_OPS (0), CONFIG_LATENCY_WARMUP_FLOOR (floor rounds before ours, 0),
 /// CONFIG_LATENCY_WARMUP_CHANGES (2000), CONFIG_LATENCY_ROUNDS (1000), CONFIG_LATENCY_BLOCK (rounds per block, 50; 1
-/// alternates round by round), CONFIG_LATENCY_GAP_MS (a pause after each of our rounds, 0).
+/// alternates round by round), CONFIG_LATENCY_GAP_MS (a pause after each of our rounds, 0), CONFIG_LATENCY_IDLE_MS (a
+/// pause before the first change, after the watchers' own start-up warm-up, 0).
+/// </para>
+/// <para>
+/// The floor is <see cref="BlockingConfigFloor"/> (tests/Metrics.Coordination.Testing, also compiled into the
+/// benchmarks). The first 10 measured changes are printed separately: with CONFIG_LATENCY_WARMUP_CHANGES=0 they are
+/// the changes a freshly started process sees (with CONFIG_LATENCY_WARMUP_FLOOR=2000 on a server whose watch path is
+/// already compiled, as a long-running server's is).
 /// </para>
 /// </remarks>
 [Category("LongRunning")]
@@ -46,11 +51,15 @@ public class ConfigWatcherLatencyTests : ServerFixture
         var block = Math.Max(1, Knob("CONFIG_LATENCY_BLOCK", 50));
         var gap = Knob("CONFIG_LATENCY_GAP_MS", 0);
         var floorWarmup = Knob("CONFIG_LATENCY_WARMUP_FLOOR", 0);
+        var idle = Knob("CONFIG_LATENCY_IDLE_MS", 0);
         var path = UniquePath("latency");
         var floorPath = UniquePath("floor");
         var writer = await ConnectAsync();
         await writer.CreateAsync(path, Bytes("0"));
         await writer.CreateAsync(floorPath, Bytes("0"));
+
+        // The writer's own first setData (test machinery, not the watcher's path) is not part of any measured round.
+        await writer.SetDataAsync(floorPath, Bytes("0"));
         var warmupClock = Stopwatch.StartNew();
         await WarmUpServerAsync(writer, floorPath, warmupOps);
         var warmupSeconds = warmupClock.Elapsed.TotalSeconds;
@@ -80,14 +89,27 @@ public class ConfigWatcherLatencyTests : ServerFixture
             await watcher.WaitForInitialLoadAsync(TimeSpan.FromSeconds(30));
         }
 
-        using var floor = BlockingFloor.Connect(Server.ClientPort, floorPath);
+        using var floor = BlockingConfigFloor.Connect(Server.ClientPort, floorPath, WatcherCount);
         if (floorWarmup > 0)
         {
             await Task.Factory.StartNew(() => floor.Rounds(floorWarmup), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
+        // The watchers' start-up warm-up has run (an application's first change comes later than its start); then
+        // optionally a pause, as if the process had been idle.
+        foreach (var watcher in watchers)
+        {
+            await watcher.WarmedUp.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        if (idle > 0)
+        {
+            await Task.Delay(idle);
+        }
+
         var ours = new List<double>(rounds * WatcherCount);
         var afterFloor = new List<double>();
+        var firstTen = new List<double>();
         var floors = new List<double>(rounds * WatcherCount);
         var version = 0;
         var clock = Stopwatch.StartNew();
@@ -113,6 +135,11 @@ public class ConfigWatcherLatencyTests : ServerFixture
                 {
                     var samples = arrivals.Select(a => Stopwatch.GetElapsedTime(start, a).TotalMilliseconds).ToArray();
                     ours.AddRange(samples);
+                    if (done + i < 10)
+                    {
+                        firstTen.AddRange(samples);
+                    }
+
                     if (i == 0 && done > 0)
                     {
                         // The first change after a floor block follows 25-50 ms in which our threads had nothing to do.
@@ -140,6 +167,7 @@ public class ConfigWatcherLatencyTests : ServerFixture
         var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
         TestContext.Out.WriteLine($"config watcher change-visible latency, {rounds} changes x {WatcherCount} watchers (node mode), server warm-up {warmupOps} ops ({warmupSeconds:0.0} s) + {floorWarmup} floor rounds + {warmupChanges} changes, blocks of {block}, gap {gap} ms; loadavg {load}");
         TestContext.Out.WriteLine($"  ours  (setData call -> Changed):          {Summary(ours)}");
+        TestContext.Out.WriteLine($"  ours, first 10 measured changes:          {Summary(firstTen)}; in order (slowest watcher): {string.Join(' ', firstTen.Chunk(WatcherCount).Select(c => c.Max().ToString("0.00", CultureInfo.InvariantCulture)))}");
         if (afterFloor.Count > 0)
         {
             TestContext.Out.WriteLine($"  ours, first change of each block (after the floor's): {Summary(afterFloor)}");
@@ -176,179 +204,6 @@ public class ConfigWatcherLatencyTests : ServerFixture
             }
 
             await Task.WhenAll(batch);
-        }
-    }
-
-    /// <summary>
-    /// The floor: <see cref="WatcherCount"/> bare sessions watching one node plus a setter, all on blocking sockets
-    /// read by the calling thread.
-    /// </summary>
-    private sealed class BlockingFloor : IDisposable
-    {
-        private readonly BlockingSession _setter;
-        private readonly BlockingSession[] _watchers;
-        private readonly string _path;
-        private int _value;
-
-        private BlockingFloor(BlockingSession setter, BlockingSession[] watchers, string path)
-        {
-            _setter = setter;
-            _watchers = watchers;
-            _path = path;
-        }
-
-        public static BlockingFloor Connect(int port, string path)
-        {
-            var setter = BlockingSession.Connect(port);
-            var watchers = Enumerable.Range(0, WatcherCount).Select(_ => BlockingSession.Connect(port)).ToArray();
-            foreach (var session in watchers)
-            {
-                session.GetData(path, watch: true);
-                session.ExpectReply();
-            }
-
-            return new BlockingFloor(setter, watchers, path);
-        }
-
-        /// <summary>Runs <paramref name="count"/> rounds: setData, then per session notification, getData (re-arming), reply.</summary>
-        public List<double> Rounds(int count)
-        {
-            var samples = new List<double>(count * _watchers.Length);
-            for (var r = 0; r < count; r++)
-            {
-                var start = Stopwatch.GetTimestamp();
-                _setter.SetData(_path, ++_value);
-                foreach (var session in _watchers)
-                {
-                    session.ExpectNotification();
-                    session.GetData(_path, watch: true);
-                }
-
-                foreach (var session in _watchers)
-                {
-                    session.ExpectReply();
-                    samples.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                }
-
-                _setter.ExpectReply();
-            }
-
-            return samples;
-        }
-
-        public void Dispose()
-        {
-            _setter.Dispose();
-            foreach (var session in _watchers)
-            {
-                session.Dispose();
-            }
-        }
-    }
-
-    /// <summary>A bare ZooKeeper session on a blocking socket: handshake, getData, setData, frames read by the caller.</summary>
-    private sealed class BlockingSession : IDisposable
-    {
-        private readonly Socket _socket;
-        private readonly byte[] _buffer = new byte[4096];
-        private int _xid;
-
-        private BlockingSession(Socket socket) => _socket = socket;
-
-        public static BlockingSession Connect(int port)
-        {
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 30_000 };
-            socket.Connect("127.0.0.1", port);
-            var session = new BlockingSession(socket);
-
-            // ConnectRequest { protocolVersion 0, lastZxidSeen 0, timeOut 30000, sessionId 0, passwd (16 zero bytes) } + readOnly false.
-            var body = new byte[4 + 8 + 4 + 8 + 4 + 16 + 1];
-            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(12), 30000);
-            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(24), 16);
-            session.Send(body);
-            session.ReadFrame();
-            return session;
-        }
-
-        public void GetData(string path, bool watch) => Send(Request(4, path, [watch ? (byte)1 : (byte)0]));
-
-        public void SetData(string path, int value)
-        {
-            // SetDataRequest: data (a 4-byte buffer), then version -1.
-            var tail = new byte[4 + 4 + 4];
-            BinaryPrimitives.WriteInt32BigEndian(tail, 4);
-            BinaryPrimitives.WriteInt32BigEndian(tail.AsSpan(4), value);
-            BinaryPrimitives.WriteInt32BigEndian(tail.AsSpan(8), -1);
-            Send(Request(5, path, tail));
-        }
-
-        public void ExpectNotification()
-        {
-            var xid = ReadFrame();
-            if (xid != -1)
-            {
-                throw new InvalidOperationException($"expected a notification (xid -1), got xid {xid}");
-            }
-        }
-
-        public void ExpectReply()
-        {
-            var xid = ReadFrame();
-            var err = BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(12));
-            if (xid != _xid || err != 0)
-            {
-                throw new InvalidOperationException($"expected the reply to xid {_xid}, got xid {xid} err {err}");
-            }
-        }
-
-        public void Dispose() => _socket.Dispose();
-
-        /// <summary>Reads one frame into the buffer and returns its xid.</summary>
-        private int ReadFrame()
-        {
-            ReadExactly(_buffer.AsSpan(0, 4));
-            var length = BinaryPrimitives.ReadInt32BigEndian(_buffer);
-            if (length < 4 || length > _buffer.Length)
-            {
-                throw new InvalidOperationException($"unexpected frame length {length}");
-            }
-
-            ReadExactly(_buffer.AsSpan(0, length));
-            return BinaryPrimitives.ReadInt32BigEndian(_buffer);
-        }
-
-        private byte[] Request(int opCode, string path, byte[] tail)
-        {
-            var pathBytes = Encoding.UTF8.GetBytes(path);
-            var body = new byte[4 + 4 + 4 + pathBytes.Length + tail.Length];
-            BinaryPrimitives.WriteInt32BigEndian(body, ++_xid);
-            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(4), opCode);
-            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(8), pathBytes.Length);
-            pathBytes.CopyTo(body, 12);
-            tail.CopyTo(body, 12 + pathBytes.Length);
-            return body;
-        }
-
-        private void Send(byte[] body)
-        {
-            var frame = new byte[4 + body.Length];
-            BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
-            body.CopyTo(frame, 4);
-            _socket.Send(frame);
-        }
-
-        private void ReadExactly(Span<byte> span)
-        {
-            while (span.Length > 0)
-            {
-                var n = _socket.Receive(span);
-                if (n == 0)
-                {
-                    throw new EndOfStreamException("The server closed the floor's session.");
-                }
-
-                span = span[n..];
-            }
         }
     }
 }
