@@ -31,8 +31,9 @@ namespace Metrics.Coordination.ZooKeeper.Recipes;
 /// through the client's notification path and this watcher's, and the node is read again the way a real change reads
 /// it. The read finds the version already held, so no event is raised, the parser is not called and nothing is
 /// written; the server sees one more read. Without it, the first real change after start paid for first-use work on
-/// the spot (~50 methods compiled and as many runtime types and entry points loaded, several milliseconds on a busy
-/// machine), and a config that rarely changes sees little else.
+/// the spot (30-55 methods compiled, about as many runtime types loaded and entry points bound; the first change took
+/// 5-9 ms instead of 2-3 ms on a loaded 2-core machine, see benchmarks/README.md), and a config that rarely changes
+/// sees little else.
 /// </para>
 /// </remarks>
 public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
