@@ -52,6 +52,9 @@ internal sealed class Request : IValueTaskSource, IValueTaskSource<DataResult>, 
     public long StartTimestamp;
     public bool Sent;
 
+    /// <summary>The request's frame on the wire (length prefix included), counted until its reply arrives.</summary>
+    public int FrameBytes;
+
     // Results.
     public Stat Stat;
     public bool HasStat;
@@ -92,6 +95,7 @@ internal sealed class Request : IValueTaskSource, IValueTaskSource<DataResult>, 
         Watches = null;
         StartTimestamp = 0;
         Sent = false;
+        FrameBytes = 0;
         Stat = default;
         HasStat = false;
         ResultData = null;

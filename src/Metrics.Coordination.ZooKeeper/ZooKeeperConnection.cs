@@ -15,10 +15,11 @@ internal readonly record struct ConnectResponse(int TimeoutMs, long SessionId, b
 /// receive thread (blocking receives into a <see cref="Pipe"/>, frames parsed in place from its buffer sequence,
 /// replies matched FIFO by xid, special xids out of band), one
 /// writer loop (drains the client's outgoing channel, assigns xids in send order, appends to the pending FIFO, batches
-/// frames and sends them) and one monitor loop (pings after a third of the timeout idle, read timeout after two
-/// thirds). Any failure (I/O, timeout, protocol violation) ends the connection once: every pending request fails with
-/// ConnectionLoss and <see cref="Completion"/> yields the reason once every loop and thread has stopped. A connection
-/// is never resynchronized; the session makes a new one.
+/// frames and sends them; a small request submitted while the writer is idle is sent the same way on the submitting
+/// thread, see <see cref="TrySendInline"/>) and one monitor loop (pings after a third of the timeout idle, read timeout
+/// after two thirds). Any failure (I/O, timeout, protocol violation) ends the connection once: every pending request
+/// fails with ConnectionLoss and <see cref="Completion"/> yields the reason once every loop and thread has stopped. A
+/// connection is never resynchronized; the session makes a new one.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -39,6 +40,21 @@ internal readonly record struct ConnectResponse(int TimeoutMs, long SessionId, b
 /// ≤ 0.012 ms p99; it blocks only when the server stops reading, and then for at most the send timeout (two thirds of
 /// the session timeout, as the read timeout), after which the connection is lost. A dedicated writer thread would need
 /// a synchronous wake-up per request for no measured gain, so the writer stays a pool task.
+/// </para>
+/// <para>
+/// Why a request may be sent on its caller's thread: the hop to the writer loop is a thread-pool wake-up, cheap on a
+/// quiet machine but on a busy one a wait for a CPU like any other wake-up (measured on 2 cores with 4 CPU-bound
+/// processes: submit → writer 0.1–33 ms, the largest single step of a leader hand-over's children list in its worst
+/// trials). When nothing is queued and the writer holds no frame, the caller encodes and sends its own request under
+/// the writer's lock, which keeps the order on the wire the order of submission (xid order = pending order). Only small
+/// requests go this way, and only while fewer than <see cref="InlineMaxUnanswered"/> requests and at most
+/// <see cref="InlineUnansweredLimit"/> request bytes are unanswered (a pipelined burst still goes through the writer's
+/// batches), so the send copies into a socket buffer with room and returns at once; a server that stopped reading would
+/// block it, bounded by the same send timeout (ConnectionLoss). Never on the receive thread, and not on a thread-pool
+/// thread: there the writer's work item is usually run by the same thread as soon as it awaits (no wake-up), while an
+/// inline send (on loopback the send runs the server's receive path and may hand it the CPU) would delay work that
+/// thread queued before, such as a leader's callback (measured: +1 ms under load). So it is the dispatcher thread
+/// (watchers, and recipes' loops run inline by a watch event) and the application's own threads that send inline.
 /// </para>
 /// </remarks>
 internal sealed class ZooKeeperConnection
@@ -73,6 +89,20 @@ internal sealed class ZooKeeperConnection
     // A ConnectResponse is 36 or 37 bytes; anything longer than this is not one (checked before waiting for its bytes).
     private const int MaxConnectResponseBytes = 64;
 
+    // A request is sent on its caller's thread only while the server has answered all but this many request bytes: the
+    // send then fits in what the server's receive buffer and ours hold (Linux starts a connection at 128 KiB and
+    // 16 KiB and only grows them), so a blocking send returns at once unless the server stopped reading.
+    internal const int InlineUnansweredLimit = 8 * 1024;
+
+    // ... and only while fewer requests than this are unanswered: a caller waiting for each reply (the latency case)
+    // always qualifies, a pipelined burst sends its first few inline and the rest through the writer, which batches
+    // them into few sends.
+    internal const int InlineMaxUnanswered = 4;
+
+    // Only requests whose frame is bounded by this (data, and no multi, auth or SetWatches2 lists) are sent inline;
+    // a path adds at most a few hundred bytes.
+    private const int InlineMaxData = 4 * 1024;
+
     private readonly ZooKeeperClient _client;
     private readonly JuteWriter _scratch = new();
     private readonly ChannelReader<Request> _outgoing;
@@ -81,6 +111,10 @@ internal sealed class ZooKeeperConnection
     private readonly int _maxFrame;
     private readonly TimeProvider _time;
     private readonly Lock _lock = new();
+
+    // Held by whoever encodes into _scratch and sends it: the writer loop for one drain-and-flush round, or a caller
+    // sending inline; taken before _lock, never the other way round.
+    private readonly Lock _sendLock = new();
     private readonly Queue<Request> _pending = new();
     private readonly Queue<Request?> _authPending = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -92,6 +126,10 @@ internal sealed class ZooKeeperConnection
     private bool _connectCancelled;
     private bool _transportDisposed;
     private bool _isFailed;
+    private bool _inlineReady;
+    private long _inlineSends;
+    private int _unansweredBytes;
+    private int _unansweredRequests;
     private int _nextXid = 1;
     private long _lastSend;
     private long _lastReceive;
@@ -138,6 +176,9 @@ internal sealed class ZooKeeperConnection
     public long LastReceiveTimestamp => Volatile.Read(ref _lastReceive);
 
     public TimeSpan Age => _time.GetElapsedTime(_openedAt);
+
+    /// <summary>Requests sent on their caller's thread so far (tests check which path a request took).</summary>
+    internal long InlineSends => Interlocked.Read(ref _inlineSends);
 
     public int PendingCount
     {
@@ -223,26 +264,87 @@ internal sealed class ZooKeeperConnection
             // Failed already (the client is closing): the thread and loops started below end at once.
         }
 
-        lock (_lock)
+        lock (_sendLock)
         {
-            foreach (var auth in authPackets)
+            lock (_lock)
             {
-                WriteFrame(auth, Xids.Auth);
-                _authPending.Enqueue(null);
-            }
+                foreach (var auth in authPackets)
+                {
+                    WriteFrame(auth, Xids.Auth);
+                    _authPending.Enqueue(null);
+                }
 
-            foreach (var batch in setWatches)
-            {
-                WriteFrame(batch, Xids.SetWatches);
-                batch.Xid = Xids.SetWatches;
-                batch.Sent = true;
-                _pending.Enqueue(batch);
+                foreach (var batch in setWatches)
+                {
+                    batch.FrameBytes = LengthPrefix + WriteFrame(batch, Xids.SetWatches);
+                    batch.Xid = Xids.SetWatches;
+                    batch.Sent = true;
+                    _unansweredBytes += batch.FrameBytes;
+                    _unansweredRequests++;
+                    _pending.Enqueue(batch);
+                }
             }
         }
 
         _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = $"zk-recv 0x{sessionId:x}" };
         _receiveThread.UnsafeStart();
         _run = RunAsync();
+        Volatile.Write(ref _inlineReady, true);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> on the calling thread if the writer is idle (nothing queued, no round in
+    /// progress), the request is small and the server has answered all but <see cref="InlineUnansweredLimit"/> bytes
+    /// (see the class remarks); false (nothing done) means: queue it for the writer. True means it is handled: sent and
+    /// pending, or completed (unsent, or failed with the connection).
+    /// </summary>
+    public bool TrySendInline(Request request)
+    {
+        if (!Volatile.Read(ref _inlineReady) || Volatile.Read(ref _isFailed)
+            || request.OpCode is OpCode.Auth or OpCode.Multi or OpCode.SetWatches2 || request.Data.Length > InlineMaxData
+            || Thread.CurrentThread.IsThreadPoolThread || ReferenceEquals(Thread.CurrentThread, _receiveThread)
+            || Volatile.Read(ref _unansweredBytes) > InlineUnansweredLimit || Volatile.Read(ref _unansweredRequests) >= InlineMaxUnanswered
+            || !_sendLock.TryEnter())
+        {
+            return false;
+        }
+
+        Exception? failure = null;
+        try
+        {
+            // Anything already queued goes first, through the writer (the lock is free, so nothing is half-written).
+            if (_outgoing.TryPeek(out _) || Volatile.Read(ref _isFailed))
+            {
+                return false;
+            }
+
+            if (Write(request))
+            {
+                Flush();
+                Interlocked.Increment(ref _inlineSends);
+            }
+            else
+            {
+                _scratch.Reset();
+            }
+        }
+        catch (Exception ex)
+        {
+            _scratch.Reset();
+            failure = ex;
+        }
+        finally
+        {
+            _sendLock.Exit();
+        }
+
+        if (failure is not null)
+        {
+            // As on the writer loop: the connection fails, and with it this request (it is pending by now).
+            Fail(failure);
+        }
+
+        return true;
     }
 
     /// <summary>Ends a connection whose loops never started (handshake answered "expired").</summary>
@@ -674,6 +776,9 @@ internal sealed class ZooKeeperConnection
             {
                 throw new ZooKeeperProtocolException($"reply with xid {xid} while no request is pending");
             }
+
+            _unansweredBytes -= request.FrameBytes;
+            _unansweredRequests--;
         }
 
         if (request.Xid != xid)
@@ -702,22 +807,27 @@ internal sealed class ZooKeeperConnection
         {
             while (true)
             {
-                while (_outgoing.TryRead(out var request))
+                // One round under the send lock: a caller sending inline waits for nothing (it queues instead) and
+                // never sees a frame half-written or a dequeued request not yet sent.
+                lock (_sendLock)
                 {
-                    if (!Write(request))
+                    while (_outgoing.TryRead(out var request))
                     {
-                        return;
+                        if (!Write(request))
+                        {
+                            return;
+                        }
+
+                        if (_scratch.Length >= FlushThreshold)
+                        {
+                            Flush();
+                        }
                     }
 
-                    if (_scratch.Length >= FlushThreshold)
+                    if (_scratch.Length > 0)
                     {
                         Flush();
                     }
-                }
-
-                if (_scratch.Length > 0)
-                {
-                    Flush();
                 }
 
                 if (Volatile.Read(ref _isFailed))
@@ -832,6 +942,9 @@ internal sealed class ZooKeeperConnection
             else
             {
                 request.Xid = xid;
+                request.FrameBytes = LengthPrefix + body;
+                _unansweredBytes += request.FrameBytes;
+                _unansweredRequests++;
                 _nextXid = xid == int.MaxValue ? 1 : xid + 1;
                 _pending.Enqueue(request);
             }

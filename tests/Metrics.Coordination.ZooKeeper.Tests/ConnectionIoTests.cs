@@ -8,8 +8,9 @@ namespace Metrics.Coordination.ZooKeeper.Tests;
 
 /// <summary>
 /// The connection's blocking-socket I/O: connect and handshake cancelled or timed out against black holes, a server
-/// that stops reading (send timeout), the receive thread's lifetime, reconnect after the server is killed, and frames
-/// of every size parsed from the receive buffer.
+/// that stops reading (send timeout), requests sent on the caller's thread (which path, order, a server that stops
+/// reading, dispose), the receive thread's lifetime, reconnect after the server is killed, and frames of every size
+/// parsed from the receive buffer.
 /// </summary>
 public class ConnectionIoTests : ServerFixture
 {
@@ -122,6 +123,226 @@ public class ConnectionIoTests : ServerFixture
         await stop.CancelAsync();
         listener.Close();
         await serverTask.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
+    public async Task Request_WriterIdle_IsSentOnTheCallersThread_ABurstGoesThroughTheWriter()
+    {
+        var zk = await ConnectAsync();
+        var connection = zk.CurrentConnection!;
+
+        // From a thread-pool thread: always through the writer.
+        var before = connection.InlineSends;
+        await Task.Run(async () =>
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                (await zk.ExistsAsync("/")).Should().NotBeNull();
+            }
+        });
+        (connection.InlineSends - before).Should().Be(0, "a thread-pool thread leaves the send to the writer");
+
+        // From an application's own thread (blocking on each reply): each request finds the writer idle (a ping round
+        // holding it now and then is the exception) and goes out on that thread.
+        before = connection.InlineSends;
+        OnOwnThread(() =>
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                zk.ExistsAsync("/").AsTask().GetAwaiter().GetResult().Should().NotBeNull();
+            }
+        });
+        (connection.InlineSends - before).Should().BeGreaterThanOrEqualTo(10, "a request sent while nothing is queued or unanswered goes out on the caller's thread");
+
+        before = connection.InlineSends;
+        List<Task<Stat?>> burst = [];
+        OnOwnThread(() => burst = Enumerable.Range(0, 1000).Select(_ => zk.ExistsAsync("/").AsTask()).ToList());
+        (await Task.WhenAll(burst)).Should().OnlyContain(s => s != null);
+        (connection.InlineSends - before).Should().BeLessThan(500, $"past {ZooKeeperConnection.InlineMaxUnanswered} unanswered requests a burst is queued for the writer's batches");
+    }
+
+    [Test]
+    public async Task Requests_FromSeveralThreadsInlineAndQueued_ReachTheServerInEachThreadsOrder()
+    {
+        var zk = await ConnectAsync();
+        var parent = UniquePath("order");
+        await zk.CreateAsync(parent, Array.Empty<byte>());
+        var before = zk.CurrentConnection!.InlineSends;
+
+        // Four threads submit without waiting (some inline, most queued behind each other); the server numbers
+        // sequential nodes in the order it receives the creates, so each thread's numbers must rise with its index.
+        const int Threads = 4;
+        const int PerThread = 250;
+        var submitted = new List<Task<CreateResult>>[Threads];
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            var tasks = new List<Task<CreateResult>>();
+            for (var i = 0; i < PerThread; i++)
+            {
+                tasks.Add(zk.CreateAsync(parent + "/n-", Bytes($"{t}-{i}"), CreateMode.PersistentSequential).AsTask());
+                if (i % 50 == 0)
+                {
+                    // Now and then wait, so the writer goes idle and later requests of the thread go inline again.
+                    tasks[^1].GetAwaiter().GetResult();
+                }
+            }
+
+            submitted[t] = tasks;
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join(TimeSpan.FromSeconds(60)).Should().BeTrue());
+        var created = await Task.WhenAll(submitted.Select(tasks => Task.WhenAll(tasks)));
+
+        for (var t = 0; t < Threads; t++)
+        {
+            var sequences = created[t].Select(c => long.Parse(c.Path[^10..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            sequences.Should().BeInAscendingOrder($"thread {t}'s creates reach the server in its submission order");
+        }
+
+        (zk.CurrentConnection!.InlineSends - before).Should().BeGreaterThan(0, "the test's premise: some requests went inline");
+        (await zk.GetChildrenAsync(parent)).Children.Should().HaveCount(Threads * PerThread);
+    }
+
+    [Test]
+    public async Task Request_FromAWatcher_IsSentOnTheDispatcherThread()
+    {
+        // The leader hand-over's path: a watcher (on the client's dispatcher thread) asks for the children list.
+        var zk = await ConnectAsync();
+        var path = UniquePath("watched");
+        var inline = 0;
+        for (var attempt = 0; attempt < 5 && inline == 0; attempt++)
+        {
+            await zk.CreateAsync(path, Array.Empty<byte>());
+            var sent = new TaskCompletionSource<(long Delta, bool OnDispatcher, Task<Stat?> Request)>(TaskCreationOptions.RunContinuationsAsynchronously);
+            await zk.ExistsAsync(path, e =>
+            {
+                var connection = zk.CurrentConnection!;
+                var before = connection.InlineSends;
+                var request = zk.ExistsAsync("/").AsTask();
+                sent.TrySetResult((connection.InlineSends - before, !(Thread.CurrentThread.Name ?? string.Empty).StartsWith("zk-recv", StringComparison.Ordinal), request));
+            });
+            await zk.DeleteAsync(path);
+            var (delta, onDispatcher, request) = await sent.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            onDispatcher.Should().BeTrue("watchers never run on the receive thread");
+            (await request.WaitAsync(TimeSpan.FromSeconds(10))).Should().NotBeNull();
+            inline += (int)delta;
+        }
+
+        inline.Should().BeGreaterThan(0, "a request made by a watcher while the writer is idle is sent on the dispatcher thread");
+    }
+
+    [Test]
+    public async Task Requests_ServerStopsReading_CallersNeverBlock_AndTheRequestsFailWithTheConnection()
+    {
+        // The scripted server that never reads after the handshake (3 s session: send timeout 2 s) but keeps the read
+        // timeout away with pings. Small requests: the first few go inline, the rest are queued once
+        // InlineMaxUnanswered are unanswered, so no caller waits in a blocked send.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.ReceiveBufferSize = 4096;
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(8);
+        using var stop = new CancellationTokenSource();
+        var serverTask = Task.Run(async () =>
+        {
+            var served = new List<Task>();
+            var n = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                Socket s;
+                try
+                {
+                    s = await listener.AcceptAsync(stop.Token);
+                }
+                catch (Exception)
+                {
+                    break;
+                }
+
+                var connection = ++n;
+                served.Add(Task.Run(() => ServeWithoutReadingAsync(s, connection, stop.Token)));
+            }
+
+            await Task.WhenAll(served);
+        });
+
+        var zk = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions
+        {
+            ConnectionString = "127.0.0.1:" + ((IPEndPoint)listener.LocalEndPoint!).Port,
+            SessionTimeout = TimeSpan.FromSeconds(3),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        });
+        var connection = zk.CurrentConnection!;
+        var requests = new List<Task<Stat?>>();
+        OnOwnThread(() =>
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                requests.Add(zk.ExistsAsync("/never-answered").AsTask());
+            }
+        });
+
+        // Had a caller blocked in a send, the send timeout would have ended the connection before the loop did.
+        zk.State.Should().Be(ZooKeeperState.Connected);
+        zk.CurrentConnection.Should().BeSameAs(connection);
+        connection.InlineSends.Should().BeLessThanOrEqualTo(ZooKeeperConnection.InlineMaxUnanswered);
+        requests.Should().OnlyContain(r => !r.IsCompleted, "the server answers nothing");
+
+        await zk.DisposeAsync();
+        var all = Task.WhenAll(requests).ContinueWith(_ => { }, TaskScheduler.Default);
+        await all.WaitAsync(TimeSpan.FromSeconds(30));
+        requests.Should().OnlyContain(r => r.IsFaulted, "closing the client fails every unanswered request");
+        await stop.CancelAsync();
+        listener.Close();
+        await serverTask.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
+    public async Task Dispose_WhileThreadsSendInline_EveryRequestCompletes()
+    {
+        var zk = await ZooKeeperClient.ConnectAsync(Options(Server.ConnectionString));
+        var connection = zk.CurrentConnection!;
+        var counts = new int[3];
+        var threads = Enumerable.Range(0, counts.Length).Select(t => new Thread(() =>
+        {
+            while (true)
+            {
+                try
+                {
+                    zk.ExistsAsync("/").AsTask().GetAwaiter().GetResult();
+                    counts[t]++;
+                }
+                catch (Exception ex) when (ex is ConnectionLossException or ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        }) { IsBackground = true }).ToList();
+        threads.ForEach(t => t.Start());
+
+        await Eventually(() => Task.FromResult(connection.InlineSends > 100), TimeSpan.FromSeconds(30), "the threads send inline");
+        await zk.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        threads.ForEach(t => t.Join(TimeSpan.FromSeconds(30)).Should().BeTrue("every request of a disposed client completes"));
+        counts.Sum().Should().BeGreaterThan(100);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a thread of its own (not the pool's), as an application thread would.</summary>
+    private static void OnOwnThread(Action work)
+    {
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                work();
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+            }
+        });
+        thread.Start();
+        thread.Join(TimeSpan.FromSeconds(60)).Should().BeTrue("the work finishes");
+        error.Should().BeNull();
     }
 
     [Test]

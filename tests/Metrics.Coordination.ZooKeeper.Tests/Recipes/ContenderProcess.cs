@@ -51,10 +51,13 @@ public sealed class ContenderProcess : IAsyncDisposable
     /// <summary>CLOCK_MONOTONIC in ns (Stopwatch on Linux), the clock both contender programs report.</summary>
     public static long Now() => (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency));
 
-    /// <summary>Starts our contender: <c>dotnet ContenderHelper.dll connect path id sessionMs [actLog]</c>.</summary>
-    public static ContenderProcess StartOurs(string name, string connectionString, string path, int sessionTimeoutMs, string? actLog = null, bool warmUp = false, bool watchTwoAhead = false)
+    /// <summary>
+    /// Starts our contender: <c>dotnet ContenderHelper.dll connect path id sessionMs [actLog]</c>, from the test's own
+    /// build or from <paramref name="helperDirectory"/> (another build's output, for an A/B in one run).
+    /// </summary>
+    public static ContenderProcess StartOurs(string name, string connectionString, string path, int sessionTimeoutMs, string? actLog = null, bool warmUp = false, bool watchTwoAhead = false, string? helperDirectory = null)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Metrics.Coordination.ZooKeeper.ContenderHelper.dll");
+        var dll = Path.Combine(helperDirectory ?? AppContext.BaseDirectory, "Metrics.Coordination.ZooKeeper.ContenderHelper.dll");
         File.Exists(dll).Should().BeTrue($"{dll} is built with the tests (project reference)");
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         List<string> args = [dll, connectionString, path, name, sessionTimeoutMs.ToString(CultureInfo.InvariantCulture)];

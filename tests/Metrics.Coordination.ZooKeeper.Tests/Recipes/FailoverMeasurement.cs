@@ -17,8 +17,10 @@ namespace Metrics.Coordination.ZooKeeper.Tests.Recipes;
 /// budget; about 6 minutes, the graceful part alone about 3). Run with
 /// <c>dotnet test tests/Metrics.Coordination.ZooKeeper.Tests -c Release --filter FullyQualifiedName~FailoverMeasurement</c>
 /// (or <c>~FailoverMeasurement.GracefulHandOver</c>; environment <c>FAILOVER_SERVERS=standalone</c> or
-/// <c>3-member</c>, <c>FAILOVER_TRIALS</c>, <c>FAILOVER_GROUPS=ours,curator,...</c>) and copy the tables into
-/// benchmarks/README.md. Every graceful trial is also appended to <c>$TMPDIR/election-handover-trials.tsv</c> (times
+/// <c>3-member</c>, <c>FAILOVER_TRIALS</c>, <c>FAILOVER_GROUPS=ours,curator,...</c>; <c>ours-base</c> is our contender
+/// from another build, <c>FAILOVER_BASELINE_DIR</c>, for an A/B in one run; <c>FAILOVER_SIGKILL_SESSIONS</c>,
+/// <c>FAILOVER_SIGKILL_TRIALS</c>; <c>FAILOVER_LOAD=N</c> runs N CPU-bound processes throughout, see <see cref="CpuLoad"/>)
+/// and copy the tables into benchmarks/README.md. Every graceful trial is also appended to <c>$TMPDIR/election-handover-trials.tsv</c> (times
 /// and session ids, to line up with a packet capture).
 /// </summary>
 /// <remarks>
@@ -72,17 +74,20 @@ public class FailoverMeasurement
     [Test]
     public async Task SigkillHandOver_OursAndCurator_PrintsTable()
     {
+        using var load = CpuLoad.StartIfAsked();
         var table = Header();
         var paired = PairedHeader();
         var random = new Random(8);
         await using (var ensemble = await ZooKeeperEnsemble.StartAsync(3, ServerOptions()))
         {
             await using var watcher = await ZooKeeperClient.ConnectAsync(new ZooKeeperClientOptions { ConnectionString = ensemble.ConnectionString });
-            await SigkillAsync(table, paired, ensemble.ConnectionString, watcher, 2000, trials: 20, spacingTicks: 3, random);
-            await SigkillAsync(table, paired, ensemble.ConnectionString, watcher, 10000, trials: 7, spacingTicks: 6, random);
+            foreach (var (sessionMs, trials, spacingTicks) in SigkillRuns())
+            {
+                await SigkillAsync(table, paired, ensemble.ConnectionString, watcher, sessionMs, trials, spacingTicks, random);
+            }
         }
 
-        var output = table + Environment.NewLine + paired;
+        var output = table + Environment.NewLine + paired + Environment.NewLine + load.Describe();
         TestContext.Out.WriteLine(output);
         await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "election-sigkill.md"), output);
     }
@@ -91,6 +96,7 @@ public class FailoverMeasurement
     [Test]
     public async Task GracefulHandOver_OursAndCurator_PrintsTable()
     {
+        using var load = CpuLoad.StartIfAsked();
         var table = Header();
         var servers = (Environment.GetEnvironmentVariable("FAILOVER_SERVERS") is { Length: > 0 } s ? s : "3-member,standalone").Split(',');
         if (servers.Contains("3-member"))
@@ -107,6 +113,7 @@ public class FailoverMeasurement
             await GracefulAsync(table, "standalone", server.ConnectionString, watcher, GracefulGroups());
         }
 
+        table.AppendLine().AppendLine(load.Describe());
         TestContext.Out.WriteLine(table.ToString());
         await File.WriteAllTextAsync(Path.Combine(Path.GetTempPath(), "election-handover.md"), table.ToString());
     }
@@ -176,6 +183,21 @@ public class FailoverMeasurement
     {
         ExtraConfig = [.. (Environment.GetEnvironmentVariable("FAILOVER_ZOO_CONFIG") ?? string.Empty).Split(';', StringSplitOptions.RemoveEmptyEntries)],
     };
+
+    /// <summary>
+    /// The SIGKILL runs: <c>FAILOVER_SIGKILL_SESSIONS</c> (ms, default <c>2000,10000</c>) with <c>FAILOVER_SIGKILL_TRIALS</c>
+    /// paired trials each (default 20 for 2 s, 7 for longer sessions).
+    /// </summary>
+    private static IEnumerable<(int SessionMs, int Trials, int SpacingTicks)> SigkillRuns()
+    {
+        var sessions = Environment.GetEnvironmentVariable("FAILOVER_SIGKILL_SESSIONS") is { Length: > 0 } s ? s : "2000,10000";
+        var trials = Environment.GetEnvironmentVariable("FAILOVER_SIGKILL_TRIALS") is { Length: > 0 } t ? int.Parse(t, CultureInfo.InvariantCulture) : 0;
+        foreach (var session in sessions.Split(','))
+        {
+            var ms = int.Parse(session, CultureInfo.InvariantCulture);
+            yield return ms <= 2000 ? (ms, trials > 0 ? trials : 20, 3) : (ms, trials > 0 ? trials : 7, 6);
+        }
+    }
 
     private static string[] GracefulGroups() =>
         (Environment.GetEnvironmentVariable("FAILOVER_GROUPS") is { Length: > 0 } g ? g : "ours,ours-warm,ours-warm-ahead,curator").Split(',');
@@ -509,8 +531,13 @@ public class FailoverMeasurement
         private async Task SpawnAsync()
         {
             var name = $"{Impl}-{_generation++}";
+            // "ours-base": our contender from another build (FAILOVER_BASELINE_DIR, a copy of an earlier build's test
+            // output directory), interleaved with this build's in the same run.
+            var helperDirectory = Impl.StartsWith("ours-base", StringComparison.Ordinal)
+                ? Environment.GetEnvironmentVariable("FAILOVER_BASELINE_DIR") ?? throw new InvalidOperationException("ours-base needs FAILOVER_BASELINE_DIR")
+                : null;
             var c = Impl.StartsWith("ours", StringComparison.Ordinal)
-                ? ContenderProcess.StartOurs(name, _connection, _path, _sessionMs, warmUp: Impl.StartsWith("ours-warm", StringComparison.Ordinal), watchTwoAhead: Impl.EndsWith("-ahead", StringComparison.Ordinal))
+                ? ContenderProcess.StartOurs(name, _connection, _path, _sessionMs, warmUp: Impl.StartsWith("ours-warm", StringComparison.Ordinal), watchTwoAhead: Impl.EndsWith("-ahead", StringComparison.Ordinal), helperDirectory: helperDirectory)
                 : ContenderProcess.StartCurator(name, _connection, _path, _sessionMs);
             await c.WaitForAsync("READY", Wait);
             _live.Add(c);
@@ -529,6 +556,61 @@ public class FailoverMeasurement
 
                 clock.Elapsed.Should().BeLessThan(Wait, "one contender should lead: " + string.Join("; ", _live.Select(c => c.Describe())));
                 await Task.Delay(10);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>FAILOVER_LOAD=N</c>: N CPU-bound processes (<c>/bin/sh -c 'while :; do :; done'</c>, normal priority, no I/O)
+    /// for the whole measurement, so the hand-overs run on a machine as busy as one shared with other engineers'
+    /// builds (load average ~N above the baseline), the same for both implementations; stopped by PID at the end.
+    /// </summary>
+    private sealed class CpuLoad : IDisposable
+    {
+        private readonly List<System.Diagnostics.Process> _burners = [];
+        private readonly long _startedAt = ContenderProcess.Now();
+
+        private CpuLoad(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var info = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", "while :; do :; done"]) { UseShellExecute = false };
+                _burners.Add(System.Diagnostics.Process.Start(info)!);
+            }
+        }
+
+        public static CpuLoad StartIfAsked() =>
+            new(Environment.GetEnvironmentVariable("FAILOVER_LOAD") is { Length: > 0 } n ? int.Parse(n, CultureInfo.InvariantCulture) : 0);
+
+        /// <summary>The load and the burners' CPU share (their CPU time over wall time, from /proc), for the record.</summary>
+        public string Describe()
+        {
+            var wall = (ContenderProcess.Now() - _startedAt) / 1e9;
+            var cpu = 0.0;
+            foreach (var burner in _burners)
+            {
+                burner.Refresh();
+                cpu += burner.TotalProcessorTime.TotalSeconds;
+            }
+
+            var loadAverage = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
+            return string.Create(CultureInfo.InvariantCulture, $"Load: {_burners.Count} CPU burners (sh busy loops, nice 0) for {wall:0} s, {cpu / Math.Max(wall, 1e-9):0.00} CPUs used by them; /proc/loadavg at the end: {loadAverage}; {Environment.ProcessorCount} CPUs.");
+        }
+
+        public void Dispose()
+        {
+            foreach (var burner in _burners)
+            {
+                try
+                {
+                    burner.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already gone.
+                }
+
+                burner.Dispose();
             }
         }
     }
