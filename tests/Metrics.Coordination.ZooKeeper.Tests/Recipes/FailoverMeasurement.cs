@@ -323,37 +323,48 @@ public class FailoverMeasurement
     {
         await using var ours = await Group.StartAsync("ours", connection, sessionMs);
         await using var curator = await Group.StartAsync("curator", connection, sessionMs);
-        var oursTrials = new List<Trial>();
-        var curatorTrials = new List<Trial>();
+
+        // With FAILOVER_BASELINE_DIR, a third group of our contender from that build, killed in the same trials.
+        await using var baseline = Environment.GetEnvironmentVariable("FAILOVER_BASELINE_DIR") is { Length: > 0 }
+            ? await Group.StartAsync("ours-base", connection, sessionMs)
+            : null;
+        List<Group> groups = baseline is null ? [ours, curator] : [ours, curator, baseline];
+        var results = groups.ToDictionary(g => g, _ => new List<Trial>());
         for (var trial = 0; trial < trials; trial++)
         {
-            var first = trial % 2 == 0 ? ours : curator;
-            var second = first == ours ? curator : ours;
-            var a = await first.PrepareAsync(watcher);
-            var b = await second.PrepareAsync(watcher);
+            // Rotated kill order; a random instant, then each further kill a whole number of ticks later: the same phase
+            // of the server's expiry tick for all, and expiries far enough apart never to share a tick (no CPU contention
+            // between the hand-overs).
+            var order = Enumerable.Range(0, groups.Count).Select(k => groups[(trial + k) % groups.Count]).ToList();
+            var prepared = new List<Prepared>();
+            foreach (var group in order)
+            {
+                prepared.Add(await group.PrepareAsync(watcher));
+            }
 
-            // A random instant, then the second kill a whole number of ticks later: the same phase of the server's
-            // expiry tick for both, and expiries far enough apart never to share a tick (no CPU contention between the
-            // two hand-overs).
             var firstKill = ContenderProcess.Now() + (long)(random.NextDouble() * 2 * TickMs * 1e6);
-            var secondKill = firstKill + (spacingTicks * TickMs * 1_000_000L);
-            await SpinUntilAsync(firstKill);
-            var killedA = ContenderProcess.Now();
-            await a.Leader.KillAsync();
-            await SpinUntilAsync(secondKill);
-            var killedB = ContenderProcess.Now();
-            await b.Leader.KillAsync();
-            var resultA = await first.CompleteAsync(a, killedA);
-            var resultB = await second.CompleteAsync(b, killedB);
-            (first == ours ? oursTrials : curatorTrials).Add(resultA);
-            (first == ours ? curatorTrials : oursTrials).Add(resultB);
+            var killed = new List<long>();
+            for (var k = 0; k < order.Count; k++)
+            {
+                await SpinUntilAsync(firstKill + (k * spacingTicks * TickMs * 1_000_000L));
+                killed.Add(ContenderProcess.Now());
+                await prepared[k].Leader.KillAsync();
+            }
+
+            for (var k = 0; k < order.Count; k++)
+            {
+                results[order[k]].Add(await order[k].CompleteAsync(prepared[k], killed[k]));
+            }
         }
 
+        var oursTrials = results[ours];
+        var curatorTrials = results[curator];
         var session = $"{sessionMs / 1000} s";
-        foreach (var (impl, r) in new[] { ("ours", oursTrials), ("curator", curatorTrials) })
+        foreach (var group in groups)
         {
-            table.AppendLine(Row(impl, "3-member", "SIGKILL → next IsLeader (end to end)", session, r.ConvertAll(t => t.EndToEnd)));
-            table.AppendLine(Row(impl, "3-member", "node deleted (watcher) → next IsLeader", session, r.ConvertAll(t => t.FromDeletion)));
+            var r = results[group];
+            table.AppendLine(Row(group.Impl, "3-member", "SIGKILL → next IsLeader (end to end)", session, r.ConvertAll(t => t.EndToEnd)));
+            table.AppendLine(Row(group.Impl, "3-member", "node deleted (watcher) → next IsLeader", session, r.ConvertAll(t => t.FromDeletion)));
         }
 
         var differences = oursTrials.Zip(curatorTrials, (o, c) => o.EndToEnd - c.EndToEnd).ToList();
