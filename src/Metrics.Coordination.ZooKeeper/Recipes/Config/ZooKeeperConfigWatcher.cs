@@ -265,7 +265,9 @@ public sealed class ZooKeeperConfigWatcher<T> : IAsyncDisposable
             if (_mode == ConfigWatchMode.Node && _idle && _resyncReason is null && _prefetch is null && !_stop.IsCancellationRequested
                 && Volatile.Read(ref _client) is { State: ZooKeeperState.Connected } client)
             {
-                // getData only queues the request for the client's writer: no I/O and no user code under the lock.
+                // No user code under the lock. getData queues the request for the client's writer or, the writer being
+                // idle, sends it right here on the event thread (a small frame into a socket buffer with room, bounded
+                // by the send timeout: ZooKeeperConnection.TrySendInline); either way in submission order.
                 _idle = false;
                 _prefetch = client.GetDataAsync(_path, _watcher, _stop.Token);
             }
